@@ -1,0 +1,106 @@
+/**
+ * The one database client: postgres.js under drizzle. `prepare: false` because RDS Proxy
+ * pins a connection for the life of any prepared statement, which defeats the proxy.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { Config } from "../config";
+import { UnavailableError } from "../error";
+
+export type Database = PostgresJsDatabase;
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type Executor = Database | Transaction;
+
+let client: postgres.Sql | undefined;
+let database: Database | undefined;
+
+export function db(): Database {
+  if (!database) {
+    client = postgres(Config.databaseUrl(), {
+      prepare: false,
+      max: Config.poolSize(),
+      idle_timeout: Number(process.env.DB_IDLE_TIMEOUT ?? 20),
+      connect_timeout: Number(process.env.DB_CONNECT_TIMEOUT ?? 3),
+      max_lifetime: 60 * 30,
+      onnotice: () => {},
+      connection: { application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? "fred-platform" },
+    });
+    database = drizzle(client);
+  }
+  return database;
+}
+
+/** The raw postgres.js client (health checks, benchmarks, pool inspection). */
+export function sql(): postgres.Sql {
+  db();
+  return client!;
+}
+
+export async function closeDb(): Promise<void> {
+  const c = client;
+  client = undefined;
+  database = undefined;
+  await c?.end({ timeout: 5 });
+}
+
+const current = new AsyncLocalStorage<Transaction>();
+
+/** Runs `cb` inside the caller's transaction if there is one, else on the pool. */
+export function useTransaction<T>(cb: (tx: Executor) => Promise<T>): Promise<T> {
+  return guard(() => cb(current.getStore() ?? db()));
+}
+
+/** Runs `cb` in a transaction: the caller's, or a new one that commits when `cb` resolves. */
+export function createTransaction<T>(cb: (tx: Transaction) => Promise<T>): Promise<T> {
+  const tx = current.getStore();
+  if (tx) return cb(tx);
+  return guard(() => db().transaction((tx) => current.run(tx, () => cb(tx))));
+}
+
+/** Turns "the database is not there" into a typed, retryable error. */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUnavailable(error)) throw new UnavailableError();
+    throw error;
+  }
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up / shutting down)
+  "53300", // too_many_connections
+]);
+
+export function isUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+    if (e instanceof AggregateError && e.errors.some(isUnavailable)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The Postgres SQLSTATE of an error, looking through drizzle's wrapping. */
+export function pgCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

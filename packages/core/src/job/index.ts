@@ -1,0 +1,158 @@
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { z } from "zod";
+import { useTransaction } from "../drizzle";
+import { ConflictError, NotFoundError } from "../error";
+import { fn, Id, Text } from "../util";
+import { jobStatus, jobTable } from "./job.sql";
+
+export namespace Job {
+  export const Status = z.enum(jobStatus.enumValues);
+  export type Status = z.infer<typeof Status>;
+
+  /** Which statuses each status may move to. Everything else is refused. */
+  export const TRANSITIONS: Record<Status, readonly Status[]> = {
+    created: ["submitted", "cancelled"],
+    submitted: ["processing", "cancelled"],
+    processing: ["completed", "failed", "cancelled"],
+    failed: ["submitted"],
+    completed: [],
+    cancelled: [],
+  };
+
+  export const LIMITS = {
+    tags: 50,
+    tagLength: 100,
+    name: 200,
+    description: 2000,
+    metadataBytes: 16_384,
+    pageSize: 100,
+  } as const;
+
+  export const Info = z.object({
+    id: z.number().int(),
+    userId: z.number().int(),
+    name: z.string().nullable(),
+    description: z.string().nullable(),
+    tags: z.array(z.string()),
+    status: Status,
+    metadata: z.record(z.string(), z.unknown()),
+    timeCreated: z.date(),
+    timeUpdated: z.date(),
+  });
+  export type Info = z.infer<typeof Info>;
+
+  export const Tag = z
+    .string()
+    .trim()
+    .min(1)
+    .max(LIMITS.tagLength)
+    .refine((t) => !/\p{Cc}/u.test(t), "Tags may not contain control characters.");
+
+  export const Metadata = z
+    .record(z.string().max(200), z.unknown())
+    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= LIMITS.metadataBytes, {
+      message: `Metadata may be at most ${LIMITS.metadataBytes} bytes of JSON.`,
+    })
+    // Postgres jsonb cannot store \u0000; refuse it rather than lose data.
+    .refine((m) => !JSON.stringify(m).includes("\\u0000"), "Metadata may not contain NUL.");
+
+  export const CreateInput = z.strictObject({
+    userId: Id,
+    name: Text(LIMITS.name).optional(),
+    description: Text(LIMITS.description).optional(),
+    tags: z.array(Tag).max(LIMITS.tags).default([]),
+    metadata: Metadata.default({}),
+  });
+
+  export const create = fn(CreateInput, (input) =>
+    useTransaction(async (tx) => {
+      const [row] = await tx
+        .insert(jobTable)
+        .values({
+          userId: input.userId,
+          name: input.name ?? null,
+          description: input.description ?? null,
+          tags: [...new Set(input.tags)],
+          metadata: input.metadata,
+        })
+        .returning();
+      return row!;
+    }),
+  );
+
+  const Ref = z.strictObject({ userId: Id, jobId: Id });
+
+  /** A job of this user; another user's job is "not found", never "forbidden". */
+  export const get = fn(Ref, (input) =>
+    useTransaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(jobTable)
+        .where(and(eq(jobTable.id, input.jobId), eq(jobTable.userId, input.userId)));
+      if (!row) throw new NotFoundError("Job", input.jobId);
+      return row;
+    }),
+  );
+
+  /** Newest first, keyset-paged on id: `cursor` is the last id of the previous page. */
+  export const list = fn(
+    z.strictObject({
+      userId: Id,
+      limit: z.number().int().min(1).max(LIMITS.pageSize).default(20),
+      cursor: Id.optional(),
+    }),
+    (input) =>
+      useTransaction(async (tx) => {
+        const rows = await tx
+          .select()
+          .from(jobTable)
+          .where(
+            and(
+              eq(jobTable.userId, input.userId),
+              input.cursor ? lt(jobTable.id, input.cursor) : undefined,
+            ),
+          )
+          .orderBy(desc(jobTable.id))
+          .limit(input.limit + 1);
+        const items = rows.slice(0, input.limit);
+        const next = rows.length > input.limit ? items.at(-1)?.id : undefined;
+        return { items, nextCursor: next ?? null };
+      }),
+  );
+
+  /**
+   * Moves a job to `to`, refusing moves the state machine does not allow. The check and
+   * the write are one UPDATE, so two racing transitions cannot both succeed.
+   */
+  export const transition = fn(Ref.extend({ to: Status }), (input) =>
+    useTransaction(async (tx) => {
+      const from = (Object.keys(TRANSITIONS) as Status[]).filter((s) =>
+        TRANSITIONS[s].includes(input.to),
+      );
+      const [row] = from.length
+        ? await tx
+            .update(jobTable)
+            .set({ status: input.to })
+            .where(
+              and(
+                eq(jobTable.id, input.jobId),
+                eq(jobTable.userId, input.userId),
+                inArray(jobTable.status, from),
+              ),
+            )
+            .returning()
+        : [];
+      if (row) return row;
+      const current = await get({ userId: input.userId, jobId: input.jobId });
+      throw new ConflictError(`A ${current.status} job cannot become ${input.to}.`, {
+        from: current.status,
+        to: input.to,
+        allowed: TRANSITIONS[current.status],
+      });
+    }),
+  );
+
+  export function canTransition(from: Status, to: Status): boolean {
+    return TRANSITIONS[from].includes(to);
+  }
+}

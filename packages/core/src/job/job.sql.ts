@@ -1,0 +1,29 @@
+import { index, jsonb, pgEnum, pgTable, text, varchar } from "drizzle-orm/pg-core";
+import { id, ref, timestamps } from "../drizzle/types";
+import { userTable } from "../user/user.sql";
+
+export const jobStatus = pgEnum("job_status", [
+  "created",
+  "submitted",
+  "processing",
+  "completed",
+  "failed",
+  "cancelled",
+]);
+
+export const jobTable = pgTable(
+  "job",
+  {
+    ...id,
+    userId: ref("user_id")
+      .notNull()
+      .references(() => userTable.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 200 }),
+    description: varchar("description", { length: 2000 }),
+    tags: text("tags").array().notNull().default([]),
+    status: jobStatus("status").notNull().default("created"),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    ...timestamps,
+  },
+  (t) => [index("job_user_idx").on(t.userId, t.id)],
+);

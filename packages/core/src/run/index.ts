@@ -1,0 +1,190 @@
+import { and, asc, count, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
+import { z } from "zod";
+import { createTransaction, useTransaction } from "../drizzle";
+import { ConflictError, NotFoundError } from "../error";
+import { jobTable } from "../job/job.sql";
+import { fn, Id, Text } from "../util";
+import { RunRequest } from "./request";
+import { runStatus, runTable } from "./run.sql";
+
+export { RunRequest } from "./request";
+
+export namespace Run {
+  export const Status = z.enum(runStatus.enumValues);
+  export type Status = z.infer<typeof Status>;
+  export type Info = typeof runTable.$inferSelect;
+
+  export const LIMITS = { batch: 1000, pageSize: 1000 } as const;
+
+  /** Jobs that no longer accept runs. */
+  const CLOSED: readonly string[] = ["completed", "cancelled"];
+
+  export const SubmitInput = z.strictObject({
+    userId: Id,
+    runs: z.array(RunRequest).min(1).max(LIMITS.batch),
+    epxClientVersion: Text(64).optional(),
+  });
+
+  /**
+   * Submits a batch: every job must be the caller's and open, and the runs go in as ONE
+   * multi-row INSERT inside one transaction, so a batch is stored whole or not at all.
+   * The jobs are locked FOR SHARE so a concurrent cancel cannot slip in between.
+   */
+  export const submit = fn(SubmitInput, (input) =>
+    createTransaction(async (tx) => {
+      const jobIds = [...new Set(input.runs.map((r) => r.jobId))];
+      const jobs = await tx
+        .select({ id: jobTable.id, status: jobTable.status })
+        .from(jobTable)
+        .where(and(inArray(jobTable.id, jobIds), eq(jobTable.userId, input.userId)))
+        .for("share");
+      const missing = jobIds.find((id) => !jobs.some((j) => j.id === id));
+      if (missing !== undefined) throw new NotFoundError("Job", missing);
+      const closed = jobs.find((j) => CLOSED.includes(j.status));
+      if (closed) {
+        throw new ConflictError(`Job ${closed.id} is ${closed.status} and accepts no runs.`);
+      }
+      return tx
+        .insert(runTable)
+        .values(
+          input.runs.map((request) => ({
+            jobId: request.jobId,
+            userId: input.userId,
+            request,
+            epxClientVersion: input.epxClientVersion ?? null,
+          })),
+        )
+        .returning();
+    }),
+  );
+
+  const Ref = z.strictObject({ userId: Id, runId: Id });
+
+  export const get = fn(Ref, (input) =>
+    useTransaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(runTable)
+        .where(and(eq(runTable.id, input.runId), eq(runTable.userId, input.userId)));
+      if (!row) throw new NotFoundError("Run", input.runId);
+      return row;
+    }),
+  );
+
+  /** A page of a job's runs in id order; `cursor` is the last id of the previous page. */
+  export const list = fn(
+    z.strictObject({
+      userId: Id,
+      jobId: Id,
+      limit: z.number().int().min(1).max(LIMITS.pageSize).default(100),
+      cursor: Id.optional(),
+    }),
+    (input) =>
+      useTransaction(async (tx) => {
+        await assertJob(input.userId, input.jobId);
+        const rows = await tx
+          .select()
+          .from(runTable)
+          .where(
+            and(
+              eq(runTable.jobId, input.jobId),
+              input.cursor ? gt(runTable.id, input.cursor) : undefined,
+            ),
+          )
+          .orderBy(asc(runTable.id))
+          .limit(input.limit + 1);
+        const items = rows.slice(0, input.limit);
+        const next = rows.length > input.limit ? items.at(-1)?.id : undefined;
+        return { items, nextCursor: next ?? null };
+      }),
+  );
+
+  /** Every run of a job, for the epx client, which does not page. */
+  export const all = fn(z.strictObject({ userId: Id, jobId: Id }), (input) =>
+    useTransaction(async (tx) => {
+      await assertJob(input.userId, input.jobId);
+      return tx
+        .select()
+        .from(runTable)
+        .where(eq(runTable.jobId, input.jobId))
+        .orderBy(asc(runTable.id));
+    }),
+  );
+
+  /** How many of a job's runs are in each status. */
+  export const countByStatus = fn(Id, (jobId) =>
+    useTransaction(async (tx) => {
+      const rows = await tx
+        .select({ status: runTable.status, n: count() })
+        .from(runTable)
+        .where(eq(runTable.jobId, jobId))
+        .groupBy(runTable.status);
+      return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<
+        Record<Status, number>
+      >;
+    }),
+  );
+
+  export const UpdateInput = Ref.extend({
+    status: Status.optional(),
+    podPhase: Text(64).nullable().optional(),
+    containerStatus: Text(256).nullable().optional(),
+    userDeleted: z.boolean().optional(),
+    resultsUploaded: z.literal(true).optional(),
+  });
+
+  /** What the runner reports about a run: status, pod phase, results uploaded. */
+  export const update = fn(UpdateInput, ({ userId, runId, resultsUploaded, ...changes }) =>
+    createTransaction(async (tx) => {
+      const [row] = await tx
+        .update(runTable)
+        .set({
+          ...changes,
+          ...(resultsUploaded ? { resultsUploadedAt: sql`now()` } : {}),
+          timeUpdated: sql`now()`,
+        })
+        .where(and(eq(runTable.id, runId), eq(runTable.userId, userId)))
+        .returning();
+      if (!row) throw new NotFoundError("Run", runId);
+      if (resultsUploaded && !row.resultsKey) {
+        throw new ConflictError(`Run ${runId} has no results upload; request one first.`);
+      }
+      return row;
+    }),
+  );
+
+  /** Runs of a job whose results are uploaded, with their keys. */
+  export const withResults = fn(z.strictObject({ userId: Id, jobId: Id }), (input) =>
+    useTransaction(async (tx) => {
+      await assertJob(input.userId, input.jobId);
+      return tx
+        .select({ id: runTable.id, resultsKey: runTable.resultsKey })
+        .from(runTable)
+        .where(
+          and(
+            eq(runTable.jobId, input.jobId),
+            isNotNull(runTable.resultsUploadedAt),
+            isNotNull(runTable.resultsKey),
+          ),
+        )
+        .orderBy(asc(runTable.id));
+    }),
+  );
+
+  /** Records where a run's results go (set when an upload URL for them is issued). */
+  export async function setResultsKey(runId: number, key: string) {
+    await useTransaction((tx) =>
+      tx.update(runTable).set({ resultsKey: key }).where(eq(runTable.id, runId)),
+    );
+  }
+
+  async function assertJob(userId: number, jobId: number) {
+    const [job] = await useTransaction((tx) =>
+      tx
+        .select({ id: jobTable.id })
+        .from(jobTable)
+        .where(and(eq(jobTable.id, jobId), eq(jobTable.userId, userId))),
+    );
+    if (!job) throw new NotFoundError("Job", jobId);
+  }
+}

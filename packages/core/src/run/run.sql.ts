@@ -1,0 +1,47 @@
+import {
+  boolean,
+  index,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  varchar,
+} from "drizzle-orm/pg-core";
+import { id, ref, timestamps } from "../drizzle/types";
+import { jobTable } from "../job/job.sql";
+import { userTable } from "../user/user.sql";
+import type { RunRequest } from "./request";
+
+/** `Submitted` is what the epx client expects of a new run; the rest are the runner's. */
+export const runStatus = pgEnum("run_status", [
+  "Submitted",
+  "QUEUED",
+  "NOT_STARTED",
+  "RUNNING",
+  "DONE",
+  "ERROR",
+]);
+
+export const runTable = pgTable(
+  "run",
+  {
+    ...id,
+    jobId: ref("job_id")
+      .notNull()
+      .references(() => jobTable.id, { onDelete: "cascade" }),
+    userId: ref("user_id")
+      .notNull()
+      .references(() => userTable.id, { onDelete: "cascade" }),
+    request: jsonb("request").$type<RunRequest>().notNull(),
+    status: runStatus("status").notNull().default("Submitted"),
+    podPhase: varchar("pod_phase", { length: 64 }),
+    containerStatus: varchar("container_status", { length: 256 }),
+    userDeleted: boolean("user_deleted").notNull().default(false),
+    epxClientVersion: varchar("epx_client_version", { length: 64 }),
+    resultsKey: text("results_key"),
+    resultsUploadedAt: timestamp("results_uploaded_at", { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [index("run_job_idx").on(t.jobId, t.id), index("run_user_idx").on(t.userId)],
+);

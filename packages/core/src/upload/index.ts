@@ -1,0 +1,112 @@
+import { asc, eq } from "drizzle-orm";
+import { z } from "zod";
+import { createTransaction, useTransaction } from "../drizzle";
+import { InvalidError } from "../error";
+import { Job } from "../job";
+import { Run } from "../run";
+import { fn, Id, Text } from "../util";
+import { presignGet, presignPut } from "./s3";
+import { uploadContext, uploadTable, uploadType } from "./upload.sql";
+
+export type { Presigned } from "./s3";
+
+export namespace Upload {
+  export const Context = z.enum(uploadContext.enumValues);
+  export const Type = z.enum(uploadType.enumValues);
+  export type Type = z.infer<typeof Type>;
+  export type Info = typeof uploadTable.$inferSelect;
+
+  /**
+   * Every artifact of a job lives under one prefix derived from the job's creation time:
+   * `jobs/{jobId}/{yyyy}/{mm}/{dd}/{HHMMSS}/`.
+   */
+  export function prefix(job: { id: number; timeCreated: Date }): string {
+    const iso = job.timeCreated.toISOString(); // 2026-11-23T06:28:33.000Z
+    const [yyyy, mm, dd] = iso.slice(0, 10).split("-");
+    const hhmmss = iso.slice(11, 19).replaceAll(":", "");
+    return `jobs/${job.id}/${yyyy}/${mm}/${dd}/${hhmmss}/`;
+  }
+
+  const FILE: Record<"job" | "run", Partial<Record<Type, (runId?: number) => string>>> = {
+    job: { input: () => "job_input.zip", config: () => "job_config.json" },
+    run: {
+      input: (id) => `run_${id}_input.zip`,
+      config: (id) => `run_${id}_config.json`,
+      results: (id) => `run_${id}_results.zip`,
+      logs: (id) => `run_${id}_logs.zip`,
+    },
+  };
+
+  export const IssueInput = z.strictObject({
+    userId: Id,
+    jobId: Id,
+    runId: Id.optional(),
+    context: Context,
+    type: Type,
+    contentType: Text(255)
+      .regex(/^[\w.+-]+\/[\w.+-]+$/, "Expected a MIME type such as application/zip.")
+      .optional(),
+  });
+
+  /**
+   * A presigned PUT for one of a job's artifacts, recorded so every object has an owner.
+   * Issuing the URL for a job's input moves a `created` job to `submitted`.
+   */
+  export const issue = fn(IssueInput, (input) =>
+    createTransaction(async () => {
+      const job = await Job.get({ userId: input.userId, jobId: input.jobId });
+      let runId: number | undefined;
+      if (input.context === "run") {
+        if (input.runId === undefined)
+          throw new InvalidError("runId is required for a run upload.");
+        const run = await Run.get({ userId: input.userId, runId: input.runId });
+        if (run.jobId !== job.id) {
+          throw new InvalidError(`Run ${run.id} does not belong to job ${job.id}.`);
+        }
+        runId = run.id;
+      }
+      const name = FILE[input.context][input.type]?.(runId);
+      if (!name) {
+        throw new InvalidError(`A ${input.context} upload cannot be of type ${input.type}.`, {
+          allowed: Object.keys(FILE[input.context]),
+        });
+      }
+      const key = prefix(job) + name;
+      const presigned = await presignPut(key, input.contentType);
+      await useTransaction((tx) =>
+        tx.insert(uploadTable).values({
+          jobId: job.id,
+          runId: runId ?? null,
+          context: input.context,
+          type: input.type,
+          key,
+          contentType: input.contentType ?? null,
+          timeExpires: presigned.expiresAt,
+        }),
+      );
+      if (runId !== undefined && input.type === "results") await Run.setResultsKey(runId, key);
+      if (input.context === "job" && input.type === "input" && job.status === "created") {
+        await Job.transition({ userId: input.userId, jobId: job.id, to: "submitted" });
+      }
+      return presigned;
+    }),
+  );
+
+  export const listForJob = fn(Id, (jobId) =>
+    useTransaction((tx) =>
+      tx
+        .select()
+        .from(uploadTable)
+        .where(eq(uploadTable.jobId, jobId))
+        .orderBy(asc(uploadTable.id)),
+    ),
+  );
+
+  /** Presigned GETs for the job's runs whose results are uploaded. */
+  export const results = fn(z.strictObject({ userId: Id, jobId: Id }), async (input) => {
+    const runs = await Run.withResults(input);
+    return Promise.all(
+      runs.map(async (run) => ({ runId: run.id, url: (await presignGet(run.resultsKey!)).url })),
+    );
+  });
+}

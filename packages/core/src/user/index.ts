@@ -1,0 +1,188 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { and, eq, isNull } from "drizzle-orm";
+import { z } from "zod";
+import { createTransaction, pgCode, useTransaction } from "../drizzle";
+import { ConflictError, NotFoundError, UnauthorizedError } from "../error";
+import { fn, Id } from "../util";
+import { apiTokenTable, userTable } from "./user.sql";
+
+/**
+ * API tokens: `epx_` + 43 base64url characters (256 random bits). Only a SHA-256 of the
+ * token is stored; the secret is shown once, when issued.
+ */
+export namespace Token {
+  export const PREFIX = "epx_";
+  const SHOWN = 12; // characters of the token kept as its visible prefix
+
+  export const Info = z.object({
+    id: z.number().int(),
+    userId: z.number().int(),
+    prefix: z.string(),
+    label: z.string().nullable(),
+    timeCreated: z.date(),
+    timeLastUsed: z.date().nullable(),
+    timeExpires: z.date().nullable(),
+    timeRevoked: z.date().nullable(),
+  });
+  export type Info = z.infer<typeof Info>;
+
+  export const IssueInput = z.strictObject({
+    userId: Id,
+    label: z.string().trim().max(200).optional(),
+    /** Days until the token expires; omitted means it does not expire. */
+    ttlDays: z.number().int().positive().max(3650).optional(),
+  });
+
+  export function generate(): string {
+    return PREFIX + randomBytes(32).toString("base64url");
+  }
+
+  export function hash(token: string): string {
+    return createHash("sha256").update(token).digest("hex");
+  }
+
+  export const issue = fn(IssueInput, (input) =>
+    useTransaction(async (tx) => {
+      const token = generate();
+      const [row] = await tx
+        .insert(apiTokenTable)
+        .values({
+          userId: input.userId,
+          tokenHash: hash(token),
+          prefix: token.slice(0, SHOWN),
+          label: input.label ?? null,
+          timeExpires: input.ttlDays ? new Date(Date.now() + input.ttlDays * 86_400_000) : null,
+        })
+        .returning()
+        .catch((error: unknown) => {
+          if (pgCode(error) === "23503") throw new NotFoundError("User", input.userId);
+          throw error;
+        });
+      return { token, info: toInfo(row!) };
+    }),
+  );
+
+  /**
+   * Who a presented token belongs to. Revoked, expired and unknown tokens all fail the
+   * same way, so a caller learns nothing about which it was.
+   */
+  export async function verify(token: string): Promise<{ user: User.Info; token: Info }> {
+    if (!token.startsWith(PREFIX) || token.length > 200) throw new UnauthorizedError();
+    const digest = hash(token);
+    return useTransaction(async (tx) => {
+      const [row] = await tx
+        .select({ token: apiTokenTable, user: userTable })
+        .from(apiTokenTable)
+        .innerJoin(userTable, eq(userTable.id, apiTokenTable.userId))
+        .where(eq(apiTokenTable.tokenHash, digest));
+      const now = Date.now();
+      if (
+        !row ||
+        !sameHash(row.token.tokenHash, digest) ||
+        row.token.timeRevoked ||
+        (row.token.timeExpires && row.token.timeExpires.getTime() <= now)
+      ) {
+        throw new UnauthorizedError();
+      }
+      // Recording use is best effort and at most once a minute per token.
+      if (!row.token.timeLastUsed || now - row.token.timeLastUsed.getTime() > 60_000) {
+        await tx
+          .update(apiTokenTable)
+          .set({ timeLastUsed: new Date(now) })
+          .where(eq(apiTokenTable.id, row.token.id));
+      }
+      return { user: row.user, token: toInfo(row.token) };
+    });
+  }
+
+  export const revoke = fn(z.strictObject({ userId: Id, tokenId: Id }), (input) =>
+    useTransaction(async (tx) => {
+      const [row] = await tx
+        .update(apiTokenTable)
+        .set({ timeRevoked: new Date() })
+        .where(
+          and(
+            eq(apiTokenTable.id, input.tokenId),
+            eq(apiTokenTable.userId, input.userId),
+            isNull(apiTokenTable.timeRevoked),
+          ),
+        )
+        .returning();
+      if (!row) throw new NotFoundError("Token", input.tokenId);
+      return toInfo(row);
+    }),
+  );
+
+  export const list = fn(Id, (userId) =>
+    useTransaction(async (tx) => {
+      const rows = await tx
+        .select()
+        .from(apiTokenTable)
+        .where(eq(apiTokenTable.userId, userId))
+        .orderBy(apiTokenTable.id);
+      return rows.map(toInfo);
+    }),
+  );
+
+  /** Constant-time comparison of two hex digests. */
+  export function sameHash(a: string, b: string): boolean {
+    const x = Buffer.from(a, "hex");
+    const y = Buffer.from(b, "hex");
+    return x.length === y.length && timingSafeEqual(x, y);
+  }
+
+  function toInfo(row: typeof apiTokenTable.$inferSelect): Info {
+    const { tokenHash: _hash, ...info } = row;
+    return info;
+  }
+}
+
+export namespace User {
+  export const Info = z.object({
+    id: z.number().int(),
+    name: z.string(),
+    email: z.string().nullable(),
+    timeCreated: z.date(),
+    timeUpdated: z.date(),
+  });
+  export type Info = z.infer<typeof Info>;
+
+  export const CreateInput = z.strictObject({
+    name: z.string().trim().min(1).max(200),
+    email: z.email().max(320).optional(),
+  });
+
+  export const create = fn(CreateInput, (input) =>
+    useTransaction(async (tx) => {
+      const [row] = await tx
+        .insert(userTable)
+        .values({ name: input.name, email: input.email ?? null })
+        .onConflictDoNothing({ target: userTable.email })
+        .returning();
+      if (!row) throw new ConflictError(`A user with email ${input.email} already exists.`);
+      return row satisfies Info;
+    }),
+  );
+
+  export const get = fn(Id, (id) =>
+    useTransaction(async (tx) => {
+      const [row] = await tx.select().from(userTable).where(eq(userTable.id, id));
+      if (!row) throw new NotFoundError("User", id);
+      return row satisfies Info;
+    }),
+  );
+
+  /** Creates a user and its first token in one transaction. */
+  export const provision = fn(
+    CreateInput.extend({
+      label: Token.IssueInput.shape.label,
+      ttlDays: Token.IssueInput.shape.ttlDays,
+    }),
+    ({ label, ttlDays, ...input }) =>
+      createTransaction(async () => {
+        const user = await create(input);
+        const token = await Token.issue({ userId: user.id, label, ttlDays });
+        return { user, token };
+      }),
+  );
+}

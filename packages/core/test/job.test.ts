@@ -1,0 +1,108 @@
+import { Job } from "@fred/core/job";
+import { describe, expect, it } from "vitest";
+import { makeUser } from "./fixtures";
+
+describe("jobs", () => {
+  it("creates, reads and lists a user's jobs, newest first, in stable pages", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({
+      userId: user.id,
+      name: "flu",
+      tags: ["info_job", "info_job", "a"],
+      metadata: { k: 1 },
+    });
+    expect(job).toMatchObject({
+      name: "flu",
+      status: "created",
+      tags: ["info_job", "a"],
+      metadata: { k: 1 },
+    });
+    expect(await Job.get({ userId: user.id, jobId: job.id })).toEqual(job);
+
+    for (let i = 0; i < 4; i++) await Job.create({ userId: user.id, name: `j${i}` });
+    const first = await Job.list({ userId: user.id, limit: 2 });
+    expect(first.items.map((j) => j.name)).toEqual(["j3", "j2"]);
+    const second = await Job.list({ userId: user.id, limit: 2, cursor: first.nextCursor! });
+    expect(second.items.map((j) => j.name)).toEqual(["j1", "j0"]);
+    const third = await Job.list({ userId: user.id, limit: 2, cursor: second.nextCursor! });
+    expect(third.items.map((j) => j.name)).toEqual(["flu"]);
+    expect(third.nextCursor).toBeNull();
+  });
+
+  it("another user's job is not found, in reads, lists and transitions", async () => {
+    const a = await makeUser("A");
+    const b = await makeUser("B");
+    const job = await Job.create({ userId: a.user.id });
+    await expect(Job.get({ userId: b.user.id, jobId: job.id })).rejects.toMatchObject({
+      code: "not_found",
+    });
+    expect((await Job.list({ userId: b.user.id })).items).toEqual([]);
+    await expect(
+      Job.transition({ userId: b.user.id, jobId: job.id, to: "cancelled" }),
+    ).rejects.toMatchObject({ code: "not_found" });
+    expect((await Job.get({ userId: a.user.id, jobId: job.id })).status).toBe("created");
+  });
+
+  it("enforces its limits", async () => {
+    const { user } = await makeUser();
+    const bad = [
+      { tags: Array.from({ length: 51 }, (_, i) => `t${i}`) },
+      { tags: ["x".repeat(101)] },
+      { tags: [""] },
+      { name: "n".repeat(201) },
+      { name: "nul\u0000" },
+      { description: "d".repeat(2001) },
+      { metadata: { big: "x".repeat(17_000) } },
+      { metadata: { nul: "a\u0000b" } },
+      { unknown: true },
+    ];
+    for (const input of bad) {
+      await expect(
+        Job.create({ userId: user.id, ...input } as never),
+        JSON.stringify(input).slice(0, 60),
+      ).rejects.toMatchObject({
+        code: "invalid",
+      });
+    }
+    expect((await Job.list({ userId: user.id })).items).toHaveLength(0);
+  });
+
+  const statuses = Job.Status.options;
+  const pairs = statuses.flatMap((from) => statuses.map((to) => [from, to] as const));
+
+  it.each(pairs)("a %s job may become %s only if the state machine allows it", async (from, to) => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    await reach(user.id, job.id, from);
+    const attempt = Job.transition({ userId: user.id, jobId: job.id, to });
+    if (Job.canTransition(from, to)) {
+      await expect(attempt).resolves.toMatchObject({ status: to });
+    } else {
+      await expect(attempt).rejects.toMatchObject({ code: "conflict" });
+      expect((await Job.get({ userId: user.id, jobId: job.id })).status).toBe(from);
+    }
+  });
+
+  it("two racing transitions from one state: exactly one wins", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const results = await Promise.allSettled([
+      Job.transition({ userId: user.id, jobId: job.id, to: "submitted" }),
+      Job.transition({ userId: user.id, jobId: job.id, to: "submitted" }),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+  });
+});
+
+/** Walks a new job to `status` along allowed moves. */
+async function reach(userId: number, jobId: number, status: Job.Status) {
+  const path: Record<Job.Status, Job.Status[]> = {
+    created: [],
+    submitted: ["submitted"],
+    processing: ["submitted", "processing"],
+    completed: ["submitted", "processing", "completed"],
+    failed: ["submitted", "processing", "failed"],
+    cancelled: ["cancelled"],
+  };
+  for (const to of path[status]) await Job.transition({ userId, jobId, to });
+}

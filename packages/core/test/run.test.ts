@@ -1,0 +1,162 @@
+import { sql } from "@fred/core/drizzle";
+import { Job } from "@fred/core/job";
+import { Run } from "@fred/core/run";
+import { describe, expect, it } from "vitest";
+import { makeUser, runRequest } from "./fixtures";
+
+async function runCount(jobId: number) {
+  const [row] = await sql()`select count(*)::int as n from run where job_id = ${jobId}`;
+  return row!.n as number;
+}
+
+describe("runs", () => {
+  it("submits a batch as Submitted runs, in order, with the request as sent", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const runs = await Run.submit({
+      userId: user.id,
+      epxClientVersion: "1.2.2",
+      runs: [runRequest(job.id), runRequest(job.id, { size: "cold" })],
+    });
+    expect(runs).toHaveLength(2);
+    expect(runs[0]!.id).toBeLessThan(runs[1]!.id);
+    expect(runs[1]).toMatchObject({
+      status: "Submitted",
+      jobId: job.id,
+      userId: user.id,
+      epxClientVersion: "1.2.2",
+    });
+    expect(runs[1]!.request).toEqual(runRequest(job.id, { size: "cold" }));
+    expect(await Run.get({ userId: user.id, runId: runs[0]!.id })).toEqual(runs[0]);
+  });
+
+  it("a batch with one invalid run inserts nothing", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const batch = [runRequest(job.id), runRequest(job.id, { fredVersion: 11 }), runRequest(job.id)];
+    await expect(Run.submit({ userId: user.id, runs: batch as never })).rejects.toMatchObject({
+      code: "invalid",
+      details: [expect.objectContaining({ path: "runs.1.fredVersion" })],
+    });
+    expect(await runCount(job.id)).toBe(0);
+  });
+
+  it("a batch naming another user's job inserts nothing and says not found", async () => {
+    const a = await makeUser("A");
+    const b = await makeUser("B");
+    const mine = await Job.create({ userId: a.user.id });
+    const theirs = await Job.create({ userId: b.user.id });
+    await expect(
+      Run.submit({ userId: a.user.id, runs: [runRequest(mine.id), runRequest(theirs.id)] }),
+    ).rejects.toMatchObject({ code: "not_found" });
+    expect(await runCount(mine.id)).toBe(0);
+    expect(await runCount(theirs.id)).toBe(0);
+  });
+
+  it("takes 1..1000 runs per call", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    await expect(Run.submit({ userId: user.id, runs: [] })).rejects.toMatchObject({
+      code: "invalid",
+    });
+    const tooMany = Array.from({ length: 1001 }, () => runRequest(job.id));
+    await expect(Run.submit({ userId: user.id, runs: tooMany })).rejects.toMatchObject({
+      code: "invalid",
+    });
+    const max = Array.from({ length: 1000 }, () => runRequest(job.id));
+    expect(await Run.submit({ userId: user.id, runs: max })).toHaveLength(1000);
+    expect(await runCount(job.id)).toBe(1000);
+  });
+
+  it("a cancelled job accepts no runs", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    await Job.transition({ userId: user.id, jobId: job.id, to: "cancelled" });
+    await expect(Run.submit({ userId: user.id, runs: [runRequest(job.id)] })).rejects.toMatchObject(
+      {
+        code: "conflict",
+      },
+    );
+  });
+
+  it("50 concurrent batch submissions produce exactly the expected rows with unique ids", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        Run.submit({
+          userId: user.id,
+          runs: Array.from({ length: 7 }, (_, j) =>
+            runRequest(job.id, { workingDir: `/w/${i}/${j}` }),
+          ),
+        }),
+      ),
+    );
+    const ids = results.flat().map((r) => r.id);
+    expect(new Set(ids).size).toBe(350);
+    expect(await runCount(job.id)).toBe(350);
+    const dirs = (await Run.all({ userId: user.id, jobId: job.id })).map(
+      (r) => r.request.workingDir,
+    );
+    expect(new Set(dirs).size).toBe(350);
+  });
+
+  it("lists a job's runs in keyset pages and all at once; others see nothing", async () => {
+    const a = await makeUser("A");
+    const b = await makeUser("B");
+    const job = await Job.create({ userId: a.user.id });
+    const runs = await Run.submit({
+      userId: a.user.id,
+      runs: Array.from({ length: 5 }, () => runRequest(job.id)),
+    });
+    const page1 = await Run.list({ userId: a.user.id, jobId: job.id, limit: 2 });
+    const page2 = await Run.list({
+      userId: a.user.id,
+      jobId: job.id,
+      limit: 2,
+      cursor: page1.nextCursor!,
+    });
+    const page3 = await Run.list({
+      userId: a.user.id,
+      jobId: job.id,
+      limit: 2,
+      cursor: page2.nextCursor!,
+    });
+    expect([...page1.items, ...page2.items, ...page3.items].map((r) => r.id)).toEqual(
+      runs.map((r) => r.id),
+    );
+    expect(page3.nextCursor).toBeNull();
+    expect((await Run.all({ userId: a.user.id, jobId: job.id })).map((r) => r.id)).toEqual(
+      runs.map((r) => r.id),
+    );
+
+    await expect(Run.list({ userId: b.user.id, jobId: job.id })).rejects.toMatchObject({
+      code: "not_found",
+    });
+    await expect(Run.all({ userId: b.user.id, jobId: job.id })).rejects.toMatchObject({
+      code: "not_found",
+    });
+    await expect(Run.get({ userId: b.user.id, runId: runs[0]!.id })).rejects.toMatchObject({
+      code: "not_found",
+    });
+    await expect(
+      Run.update({ userId: b.user.id, runId: runs[0]!.id, status: "DONE" }),
+    ).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("counts runs by status and records the runner's updates", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const [r1, r2] = await Run.submit({
+      userId: user.id,
+      runs: [runRequest(job.id), runRequest(job.id)],
+    });
+    await Run.update({ userId: user.id, runId: r1!.id, status: "RUNNING", podPhase: "Running" });
+    expect(await Run.countByStatus(job.id)).toEqual({ Submitted: 1, RUNNING: 1 });
+    // Results cannot be marked uploaded before an upload was issued; nothing changes.
+    await expect(
+      Run.update({ userId: user.id, runId: r2!.id, status: "DONE", resultsUploaded: true }),
+    ).rejects.toMatchObject({ code: "conflict" });
+    expect((await Run.get({ userId: user.id, runId: r2!.id })).status).toBe("Submitted");
+  });
+});

