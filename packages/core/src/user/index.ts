@@ -172,17 +172,17 @@ export namespace User {
     }),
   );
 
+  export const ProvisionInput = CreateInput.extend({
+    label: Token.IssueInput.shape.label,
+    ttlDays: Token.IssueInput.shape.ttlDays,
+  });
+
   /** Creates a user and its first token in one transaction. */
-  export const provision = fn(
-    CreateInput.extend({
-      label: Token.IssueInput.shape.label,
-      ttlDays: Token.IssueInput.shape.ttlDays,
+  export const provision = fn(ProvisionInput, ({ label, ttlDays, ...input }) =>
+    createTransaction(async () => {
+      const user = await create(input);
+      const token = await Token.issue({ userId: user.id, label, ttlDays });
+      return { user, token };
     }),
-    ({ label, ttlDays, ...input }) =>
-      createTransaction(async () => {
-        const user = await create(input);
-        const token = await Token.issue({ userId: user.id, label, ttlDays });
-        return { user, token };
-      }),
   );
 }

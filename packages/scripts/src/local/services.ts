@@ -53,7 +53,9 @@ export async function startServices(log: (line: string) => void): Promise<Servic
         port: process.env.S3_PORT ? Number(process.env.S3_PORT) : undefined,
       });
       s3Endpoint = s3.endpoint;
-      log(`s3: local SigV4-checking S3 server at ${s3Endpoint}, bucket ${bucket}, data in .local/s3`);
+      log(
+        `s3: local SigV4-checking S3 server at ${s3Endpoint}, bucket ${bucket}, data in .local/s3`,
+      );
     }
     return { databaseUrl, s3Endpoint, bucket, stop };
   } catch (error) {

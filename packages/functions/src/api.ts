@@ -1,0 +1,24 @@
+/**
+ * The Lambda entry point behind API Gateway (REST, proxy integration).
+ *
+ * With a custom domain's base path mapping, `event.path` carries the base path
+ * (`/v1/health`) while the route is the proxy part; route on the proxy part so the same
+ * app answers at any mount point.
+ */
+import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
+import { app } from "./api/app";
+
+const serve = handle(app);
+
+type APIGatewayProxyEvent = Extract<LambdaEvent, { resource: string; httpMethod: string }>;
+
+export function routedPath(event: APIGatewayProxyEvent): string {
+  if (event.resource === "/{proxy+}" && event.pathParameters?.proxy !== undefined) {
+    return `/${event.pathParameters.proxy}`;
+  }
+  if (event.resource === "/") return "/";
+  return event.path;
+}
+
+export const handler = (event: APIGatewayProxyEvent, context: LambdaContext) =>
+  serve({ ...event, path: routedPath(event) }, context);

@@ -1,0 +1,92 @@
+/**
+ * The Hono app: one definition served three ways — by Lambda behind API Gateway
+ * (../api.ts), by Node locally (../local.ts), and by `app.request()` in tests.
+ */
+import { Scalar } from "@scalar/hono-api-reference";
+import pkg from "../../package.json" with { type: "json" };
+import { errorResponse, onError } from "./error";
+import { limitBody, requireJson } from "./middleware/body";
+import { corsFromAllowList } from "./middleware/cors";
+import { requestContext } from "./middleware/request";
+import { router } from "./router";
+import { admin } from "./routes/admin";
+import { epx } from "./routes/epx";
+import { health } from "./routes/health";
+import { jobs } from "./routes/job";
+import { registration } from "./routes/registration";
+import { runs } from "./routes/run";
+
+export function createApp() {
+  const app = router();
+  // 405 before auth: a wrong method is wrong whoever asks.
+  let allow: ((path: string) => string[]) | undefined;
+  app.use("*", requestContext, corsFromAllowList(), async (c, next) => {
+    allow ??= allowedMethods(app.routes);
+    const methods = allow(c.req.path);
+    if (methods.length && !methods.includes(c.req.method)) {
+      c.header("Allow", methods.join(", "));
+      return errorResponse(c, 405, "method_not_allowed", `${c.req.method} is not allowed here.`, {
+        allowed: methods,
+      });
+    }
+    await next();
+  });
+  app.use("*", limitBody, requireJson);
+
+  app.route("/", health);
+  app.route("/", registration);
+  app.route("/", jobs);
+  app.route("/", runs);
+  app.route("/", admin);
+  app.route("/", epx);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "`Authorization: Bearer epx_…` — an API token from your operator.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "offlineToken", {
+    type: "apiKey",
+    in: "header",
+    name: "Offline-Token",
+    description: "`Offline-Token: Bearer epx_…` — what the epx client sends.",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "FRED platform API",
+      version: pkg.version,
+      description:
+        "Register jobs, upload inputs with presigned S3 URLs, submit batches of FRED runs and " +
+        "poll them. Errors are JSON `{error: {code, message, details?}}`. Limits: bodies 1 MB, " +
+        "1000 runs per batch, 50 tags of 100 characters per job, pages of at most 100 jobs or " +
+        "1000 runs.",
+    },
+  });
+  app.get("/docs", Scalar({ url: "./openapi.json", pageTitle: "FRED platform API" }));
+
+  app.notFound((c) =>
+    errorResponse(c, 404, "not_found", `No route for ${c.req.method} ${c.req.path.slice(0, 200)}.`),
+  );
+  app.onError(onError);
+  return app;
+}
+
+/** For a path, the methods some route serves there (to answer 405 with `Allow`). */
+function allowedMethods(routes: { method: string; path: string }[]) {
+  const table = routes
+    .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
+    .map((r) => ({
+      method: r.method,
+      pattern: new RegExp(`^${r.path.replace(/:[^/]+/g, "[^/]+")}/?$`),
+    }));
+  return (path: string) => {
+    const methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    if (methods.size) methods.add("OPTIONS");
+    return [...methods];
+  };
+}
+
+export const app = createApp();
+export type App = typeof app;

@@ -1,0 +1,14 @@
+import type { Token, User } from "@fred/core/user";
+
+/** What middleware puts on the Hono context for the handlers after it. */
+export interface AppEnv {
+  Bindings: {
+    /** Present when running in Lambda (hono/aws-lambda passes the raw event). */
+    event?: { requestContext?: { requestId?: string } };
+  };
+  Variables: {
+    requestId: string;
+    user: User.Info;
+    token: Token.Info;
+  };
+}

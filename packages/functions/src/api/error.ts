@@ -1,0 +1,75 @@
+/**
+ * The one place where errors become HTTP. Every error body has the same shape:
+ * `{"error": {"code", "message", "details"?}}`. Only a bug or an outage is a 5xx.
+ */
+
+import { isUnavailable } from "@fred/core/drizzle";
+import { AppError, type ErrorCode, UnavailableError } from "@fred/core/error";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import { log } from "./log";
+
+const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  idempotency_mismatch: 422,
+  unavailable: 503,
+};
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: "not_found" }),
+      message: z.string().meta({ example: "Job 42 not found." }),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: "Error" });
+
+export function errorResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  details?: unknown,
+) {
+  return c.json(
+    { error: { code, message, ...(details === undefined ? {} : { details }) } },
+    status,
+  );
+}
+
+export function onError(err: Error, c: Context) {
+  let error: unknown = err;
+  if (!(error instanceof AppError) && isUnavailable(error)) error = new UnavailableError();
+  if (error instanceof AppError) {
+    if (error.code === "unavailable") c.header("Retry-After", "5");
+    if (error.code === "unauthorized") c.header("WWW-Authenticate", 'Bearer realm="fred"');
+    return errorResponse(c, STATUS[error.code], error.code, error.message, error.details);
+  }
+  if (error instanceof HTTPException) {
+    const status = error.status as ContentfulStatusCode;
+    const code = HTTP_CODES[status] ?? "http_error";
+    return errorResponse(c, status, code, error.message || code);
+  }
+  log.error("unhandled error", {
+    requestId: c.get("requestId"),
+    error: err.message,
+    stack: err.stack,
+  });
+  return errorResponse(c, 500, "internal", "Something went wrong on our side; it has been logged.");
+}
+
+const HTTP_CODES: Partial<Record<number, string>> = {
+  400: "invalid",
+  401: "unauthorized",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};

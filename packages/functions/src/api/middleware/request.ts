@@ -1,0 +1,38 @@
+import { randomUUID } from "node:crypto";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { log } from "../log";
+
+const SAFE_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * A request id on every response (API Gateway's when there is one), baseline security
+ * headers, and one structured log line per request. The logged path never includes the
+ * query string, and no header is logged, so tokens and signatures stay out of logs.
+ */
+export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
+  const started = performance.now();
+  const incoming = c.req.header("x-request-id");
+  const requestId =
+    c.env?.event?.requestContext?.requestId ??
+    (incoming && SAFE_ID.test(incoming) ? incoming : randomUUID());
+  c.set("requestId", requestId);
+  try {
+    await next();
+  } finally {
+    c.header("x-request-id", requestId);
+    c.header("x-content-type-options", "nosniff");
+    if (c.req.header("authorization") || c.req.header("offline-token")) {
+      c.header("cache-control", "no-store");
+    }
+    log.info("request", {
+      requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      path: c.req.path.slice(0, 256),
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      userId: c.get("user")?.id,
+    });
+  }
+});
