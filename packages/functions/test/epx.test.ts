@@ -1,0 +1,129 @@
+/** The epx client's whole flow, as the client sends it, with real uploads to S3. */
+import { describe, expect, it } from "vitest";
+import { call, epxHeaders, makeUser, runRequest } from "./helpers";
+
+describe("the epx client flow", () => {
+  it("register → upload URLs → PUT the bytes → submit runs → list runs → results URLs", async () => {
+    const { user, token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+
+    const reg = await call("POST", "/jobs/register", { ...opts, body: { tags: ["info_job"] } });
+    expect(reg.status).toBe(200);
+    expect(reg.json).toEqual({ id: expect.any(Number), userId: user.id, tags: ["info_job"] });
+    const jobId = reg.json.id as number;
+
+    const config = await call("POST", "/jobs", {
+      ...opts,
+      body: { jobId, context: "job", type: "config" },
+    });
+    expect(config.status).toBe(200);
+    expect(Object.keys(config.json)).toEqual(["url"]);
+    expect(new URL(config.json.url).pathname).toMatch(
+      new RegExp(`/jobs/${jobId}/\\d{4}/\\d{2}/\\d{2}/\\d{6}/job_config\\.json$`),
+    );
+    const put = await fetch(config.json.url, { method: "PUT", body: '{"a":1}' });
+    expect(put.status).toBe(200);
+
+    const input = await call("POST", "/jobs", {
+      ...opts,
+      body: { jobId, context: "job", type: "input" },
+    });
+    const bytes = new Uint8Array([80, 75, 3, 4, 0, 1, 2, 3]);
+    expect((await fetch(input.json.url, { method: "PUT", body: bytes })).status).toBe(200);
+    // Both artifacts share the job's prefix.
+    const prefix = (u: string) => new URL(u).pathname.replace(/[^/]+$/, "");
+    expect(prefix(input.json.url)).toBe(prefix(config.json.url));
+
+    // Requesting the job input's URL moved the job to submitted.
+    const job = await call("GET", `/api/v1/jobs/${jobId}`, { token });
+    expect(job.json.status).toBe("submitted");
+    expect(job.json.uploads.map((u: { type: string }) => u.type)).toEqual(["config", "input"]);
+
+    const requests = [runRequest(jobId), runRequest(jobId, { size: "cold" })];
+    const runs = await call("POST", "/runs", { ...opts, body: { runRequests: requests } });
+    expect(runs.status).toBe(200);
+    expect(runs.json.runResponses).toEqual(
+      requests.map((r) => ({
+        runId: expect.any(Number),
+        jobId,
+        status: "Submitted",
+        errors: null,
+        runRequest: r,
+      })),
+    );
+    const [runA, runB] = runs.json.runResponses.map((r: { runId: number }) => r.runId);
+
+    const runConfig = await call("POST", "/jobs", {
+      ...opts,
+      body: { jobId, context: "run", type: "config", runId: runA },
+    });
+    expect(new URL(runConfig.json.url).pathname).toMatch(new RegExp(`/run_${runA}_config\\.json$`));
+
+    // The client sends Content-Type: application/json on this GET, with no body.
+    const listed = await call("GET", `/runs?job_id=${jobId}`, opts);
+    expect(listed.status).toBe(200);
+    expect(listed.json.runs).toHaveLength(2);
+    expect(listed.json.runs[0]).toEqual({
+      id: runA,
+      jobId,
+      userId: user.id,
+      createdTs: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      request: requests[0],
+      podPhase: null,
+      containerStatus: null,
+      status: "Submitted",
+      userDeleted: false,
+      epxClientVersion: "1.2.2",
+    });
+
+    // No results yet.
+    expect((await call("GET", `/jobs/results?job_id=${jobId}`, opts)).json).toEqual({ urls: [] });
+
+    // The runner uploads run B's results and reports them.
+    const upload = await call("GET", `/api/v1/runs/${runB}/upload-url?type=results`, { token });
+    expect(upload.status).toBe(200);
+    expect((await fetch(upload.json.url, { method: "PUT", body: "results!" })).status).toBe(200);
+    const done = await call("PATCH", `/api/v1/runs/${runB}`, {
+      token,
+      body: { status: "DONE", resultsUploaded: true },
+    });
+    expect(done.json).toMatchObject({ status: "DONE", resultsUploadedAt: expect.any(String) });
+
+    const results = await call("GET", `/jobs/results?job_id=${jobId}`, opts);
+    expect(results.json.urls).toEqual([{ run_id: runB, url: expect.any(String) }]);
+    const download = await fetch(results.json.urls[0].url);
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe("results!");
+  });
+
+  it("accepts the token in Offline-Token or Authorization, header names in any case", async () => {
+    const { token } = await makeUser();
+    for (const name of ["Offline-Token", "offline-token", "OFFLINE-TOKEN", "authorization"]) {
+      const res = await call("POST", "/jobs/register", {
+        headers: { [name]: `Bearer ${token}` },
+        body: { tags: [] },
+      });
+      expect(res.status, name).toBe(200);
+    }
+  });
+
+  it("a run upload for a run of another job is refused", async () => {
+    const { token } = await makeUser();
+    const opts = { token, offline: true };
+    const a = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
+    const b = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
+    const run = (await call("POST", "/runs", { ...opts, body: { runRequests: [runRequest(a)] } }))
+      .json.runResponses[0].runId;
+    const res = await call("POST", "/jobs", {
+      ...opts,
+      body: { jobId: b, context: "run", type: "config", runId: run },
+    });
+    expect(res.status).toBe(400);
+    const missing = await call("POST", "/jobs", {
+      ...opts,
+      body: { jobId: a, context: "run", type: "config" },
+    });
+    expect(missing.status).toBe(400);
+    expect(missing.json.error.message).toMatch(/runId/);
+  });
+});

@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+import { User } from "@fred/core/user";
+import { app } from "../src/api/app";
+
+export const ADMIN = () => process.env.ADMIN_TOKEN!;
+
+export interface Call {
+  token?: string;
+  /** Send the token the way the epx client does. */
+  offline?: boolean;
+  body?: unknown;
+  /** A raw body, sent as is. */
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+export async function call(method: string, path: string, options: Call = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) {
+    headers[options.offline ? "Offline-Token" : "Authorization"] = `Bearer ${options.token}`;
+  }
+  let body: string | undefined = options.raw;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  }
+  const res = await app.request(path, { method, headers, body });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+export async function makeUser(name = "Ada") {
+  const { user, token } = await User.provision({
+    name,
+    email: `${name.toLowerCase()}-${randomBytes(4).toString("hex")}@example.org`,
+  });
+  return { user, token: token.token, tokenId: token.info.id };
+}
+
+export function runRequest(jobId: number, overrides: Record<string, unknown> = {}) {
+  return {
+    jobId,
+    workingDir: "/home/epx/work",
+    size: "hot",
+    fredVersion: "11.0.1",
+    population: { version: "US_2010.v5", locations: ["Allegheny_County_PA"] },
+    fredArgs: [{ flag: "-p", value: "main.fred" }],
+    fredFiles: ["/home/epx/work/main.fred"],
+    ...overrides,
+  };
+}
+
+/** The epx client's headers. */
+export function epxHeaders() {
+  return {
+    "content-type": "application/json",
+    "fredcli-version": "11.0.1",
+    "user-agent": "epx_client_1.2.2",
+  };
+}
