@@ -26,6 +26,7 @@ export async function call(method: string, path: string, options: Call = {}) {
   }
   const res = await app.request(path, { method, headers, body });
   const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: responses are arbitrary JSON, checked by each test
   let json: any;
   try {
     json = text ? JSON.parse(text) : undefined;

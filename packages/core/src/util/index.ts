@@ -20,7 +20,31 @@ export function invalid(error: z.ZodError): InvalidError {
 }
 
 export function issues(error: z.ZodError) {
-  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }));
+  return flatten(error.issues, []).map((i) => ({
+    path: i.path.join("."),
+    message: i.message,
+    code: i.code,
+  }));
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * When no branch of a union matched, report the branch that came closest (fewest
+ * issues), so "runs.1.fredVersion: expected string" beats "no union member matched".
+ */
+function flatten(
+  list: readonly Issue[],
+  prefix: PropertyKey[],
+): { path: PropertyKey[]; message: string; code: string }[] {
+  return list.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === "invalid_union" && issue.errors.length) {
+      const closest = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+      if (closest.length) return flatten(closest, path);
+    }
+    return [{ path, message: issue.message, code: issue.code }];
+  });
 }
 
 /** Database ids are bigint identities; the API shows them as positive safe integers. */

@@ -1,0 +1,247 @@
+/** A table of bad requests, each with the 4xx a user should get — never a 500. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, makeUser, runRequest } from "./helpers";
+
+let token: string;
+let jobId: number;
+let runId: number;
+
+beforeAll(async () => {
+  ({ token } = await makeUser());
+  jobId = (await call("POST", "/api/v1/jobs", { token, body: {} })).json.id;
+  runId = (await call("POST", "/api/v1/runs", { token, body: runRequest(jobId) })).json.id;
+});
+
+const JSON_HEADERS = { "content-type": "application/json" };
+const big = (bytes: number) => JSON.stringify({ name: "x", metadata: { pad: "x".repeat(bytes) } });
+
+type Case = [
+  name: string,
+  method: string,
+  path: () => string,
+  init: () => { body?: unknown; raw?: string; headers?: Record<string, string> },
+  status: number,
+  code: string,
+];
+
+const cases: Case[] = [
+  [
+    "broken JSON",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: '{"name":', headers: JSON_HEADERS }),
+    400,
+    "invalid",
+  ],
+  [
+    "JSON that is not an object",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: "[1,2]", headers: JSON_HEADERS }),
+    400,
+    "invalid",
+  ],
+  [
+    "JSON null",
+    "POST",
+    () => "/api/v1/runs",
+    () => ({ raw: "null", headers: JSON_HEADERS }),
+    400,
+    "invalid",
+  ],
+  [
+    "empty JSON body",
+    "POST",
+    () => "/api/v1/runs",
+    () => ({ raw: "", headers: JSON_HEADERS }),
+    400,
+    "invalid",
+  ],
+  [
+    "wrong type: name as number",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ body: { name: 5 } }),
+    400,
+    "invalid",
+  ],
+  [
+    "wrong type: tags as string",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ body: { tags: "a,b" } }),
+    400,
+    "invalid",
+  ],
+  [
+    "huge string",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ body: { name: "n".repeat(10_000) } }),
+    400,
+    "invalid",
+  ],
+  [
+    "unknown field",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ body: { name: "x", owner: 1 } }),
+    400,
+    "invalid",
+  ],
+  [
+    "unknown field in a run",
+    "POST",
+    () => "/api/v1/runs",
+    () => ({ body: runRequest(jobId, { priority: 9 }) }),
+    400,
+    "invalid",
+  ],
+  [
+    "run with a string jobId",
+    "POST",
+    () => "/api/v1/runs",
+    () => ({ body: runRequest("abc" as never) }),
+    400,
+    "invalid",
+  ],
+  [
+    "1001 runs",
+    "POST",
+    () => "/api/v1/runs",
+    () => ({ body: { runs: Array.from({ length: 1001 }, () => runRequest(jobId)) } }),
+    400,
+    "invalid",
+  ],
+  ["zero runs", "POST", () => "/api/v1/runs", () => ({ body: { runs: [] } }), 400, "invalid"],
+  [
+    "2 MB body",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: big(2 * 1024 * 1024), headers: JSON_HEADERS }),
+    413,
+    "payload_too_large",
+  ],
+  [
+    "text/plain body",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: "{}", headers: { "content-type": "text/plain" } }),
+    415,
+    "unsupported_media_type",
+  ],
+  [
+    "body with no content type",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: "{}" }),
+    415,
+    "unsupported_media_type",
+  ],
+  ["negative job id", "GET", () => "/api/v1/jobs/-1", () => ({}), 400, "invalid"],
+  ["zero job id", "GET", () => "/api/v1/jobs/0", () => ({}), 400, "invalid"],
+  ["non-numeric job id", "GET", () => "/api/v1/jobs/abc", () => ({}), 400, "invalid"],
+  ["id with trailing junk", "GET", () => "/api/v1/runs/12abc", () => ({}), 400, "invalid"],
+  ["float id", "GET", () => "/api/v1/runs/1.5", () => ({}), 400, "invalid"],
+  ["id of 2^63", "GET", () => "/api/v1/runs/9223372036854775808", () => ({}), 400, "invalid"],
+  [
+    "SQL in an id",
+    "GET",
+    () => `/api/v1/jobs/${encodeURIComponent("1 OR 1=1")}`,
+    () => ({}),
+    400,
+    "invalid",
+  ],
+  ["missing job", "GET", () => "/api/v1/jobs/987654321", () => ({}), 404, "not_found"],
+  ["missing run", "GET", () => "/api/v1/runs/987654321", () => ({}), 404, "not_found"],
+  [
+    "runs for a missing job",
+    "POST",
+    () => "/api/v1/runs",
+    () => ({ body: runRequest(987654321) }),
+    404,
+    "not_found",
+  ],
+  ["page size over the limit", "GET", () => "/api/v1/jobs?limit=101", () => ({}), 400, "invalid"],
+  ["negative page size", "GET", () => "/api/v1/jobs?limit=-1", () => ({}), 400, "invalid"],
+  ["non-numeric cursor", "GET", () => "/api/v1/jobs?cursor=x", () => ({}), 400, "invalid"],
+  [
+    "unknown upload type",
+    "GET",
+    () => `/api/v1/runs/${runId}/upload-url?type=secrets`,
+    () => ({}),
+    400,
+    "invalid",
+  ],
+  ["epx runs with no runRequests", "POST", () => "/runs", () => ({ body: {} }), 400, "invalid"],
+  ["epx run list with no job_id", "GET", () => "/runs", () => ({}), 400, "invalid"],
+  [
+    "epx run list with a bad job_id",
+    "GET",
+    () => "/runs?job_id=1;DROP TABLE run",
+    () => ({}),
+    400,
+    "invalid",
+  ],
+  [
+    "epx upload with a bad context",
+    "POST",
+    () => "/jobs",
+    () => ({ body: { jobId, context: "user", type: "input" } }),
+    400,
+    "invalid",
+  ],
+  [
+    "epx upload: a job cannot have results",
+    "POST",
+    () => "/jobs",
+    () => ({ body: { jobId, context: "job", type: "results" } }),
+    400,
+    "invalid",
+  ],
+  [
+    "epx register with a NUL in a tag",
+    "POST",
+    () => "/jobs/register",
+    () => ({ body: { tags: ["a\u0000b"] } }),
+    400,
+    "invalid",
+  ],
+  [
+    "illegal status",
+    "PATCH",
+    () => `/api/v1/jobs/${jobId}`,
+    () => ({ body: { status: "done" } }),
+    400,
+    "invalid",
+  ],
+];
+
+describe("bad input", () => {
+  it.each(cases)("%s → %i", async (_name, method, path, init, status, code) => {
+    const res = await call(method, path(), { token, ...init() });
+    expect(res.status).toBe(status);
+    expect(res.json?.error?.code).toBe(code);
+    expect(typeof res.json.error.message).toBe("string");
+  });
+
+  it("validation errors say which field is wrong", async () => {
+    const res = await call("POST", "/api/v1/runs", {
+      token,
+      body: { runs: [runRequest(jobId), runRequest(jobId, { fredArgs: [{ flag: 1 }] })] },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error.details).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: expect.stringContaining("runs.1.fredArgs.0") }),
+      ]),
+    );
+  });
+
+  it("none of it wrote anything", async () => {
+    const jobs = await call("GET", "/api/v1/jobs", { token });
+    expect(jobs.json.jobs).toHaveLength(1);
+    const runs = await call("GET", `/api/v1/jobs/${jobId}/runs`, { token });
+    expect(runs.json.runs).toHaveLength(1);
+  });
+});

@@ -1,0 +1,143 @@
+/** The Lambda entry point, fed real API Gateway REST (v1) proxy events. */
+import { describe, expect, it } from "vitest";
+import { handler } from "../src/api";
+import { makeUser, runRequest } from "./helpers";
+
+type Event = Parameters<typeof handler>[0];
+
+function restEvent(
+  method: string,
+  path: string,
+  options: {
+    headers?: Record<string, string>;
+    query?: Record<string, string[]>;
+    body?: string;
+    base64?: boolean;
+    /** A custom domain's base path mapping, e.g. "/v1". */
+    basePath?: string;
+    resource?: string;
+  } = {},
+): Event {
+  const headers = { host: "abc123.execute-api.us-east-1.amazonaws.com", ...options.headers };
+  const query = options.query;
+  const resource = options.resource ?? (path === "/" ? "/" : "/{proxy+}");
+  return {
+    resource,
+    path: `${options.basePath ?? ""}${path}`,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: query
+      ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.at(-1)!]))
+      : undefined,
+    multiValueQueryStringParameters: query,
+    pathParameters: resource === "/{proxy+}" ? { proxy: path.slice(1) } : undefined,
+    stageVariables: undefined,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abc123",
+      domainName: "abc123.execute-api.us-east-1.amazonaws.com",
+      domainPrefix: "abc123",
+      extendedRequestId: "ext-1",
+      httpMethod: method,
+      identity: { sourceIp: "203.0.113.9", userAgent: "curl/8" },
+      path: `/prod${path}`,
+      protocol: "HTTP/1.1",
+      requestId: "gw-request-id-1",
+      requestTime: "23/Nov/2026:06:40:00 +0000",
+      requestTimeEpoch: 1795000000000,
+      resourceId: "res1",
+      resourcePath: resource,
+      stage: "prod",
+    },
+    body: options.body ?? null,
+    isBase64Encoded: options.base64 ?? false,
+    version: "1.0",
+  } as unknown as Event;
+}
+
+const json = (res: { body: string }) => JSON.parse(res.body);
+
+describe("Lambda handler (API Gateway REST proxy)", () => {
+  it("answers GET /health with the gateway's request id", async () => {
+    const res = await handler(restEvent("GET", "/health"), {} as never);
+    expect(res.statusCode).toBe(200);
+    expect(json(res).status).toBe("healthy");
+    const out = res as {
+      headers?: Record<string, unknown>;
+      multiValueHeaders?: Record<string, unknown>;
+    };
+    const requestId = out.headers?.["x-request-id"] ?? out.multiValueHeaders?.["x-request-id"];
+    expect(String(requestId)).toContain("gw-request-id-1");
+  });
+
+  it("routes POST with a JSON body, and a base64-encoded body", async () => {
+    const { token } = await makeUser();
+    const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const plain = await handler(
+      restEvent("POST", "/api/v1/jobs", { headers: auth, body: JSON.stringify({ name: "plain" }) }),
+      {} as never,
+    );
+    expect(plain.statusCode).toBe(201);
+    expect(json(plain).name).toBe("plain");
+
+    const encoded = Buffer.from(JSON.stringify({ name: "encoded ✓" })).toString("base64");
+    const b64 = await handler(
+      restEvent("POST", "/api/v1/jobs", { headers: auth, body: encoded, base64: true }),
+      {} as never,
+    );
+    expect(b64.statusCode).toBe(201);
+    expect(json(b64).name).toBe("encoded ✓");
+
+    const runs = await handler(
+      restEvent("POST", "/api/v1/runs", {
+        headers: auth,
+        body: JSON.stringify({ runs: [runRequest(json(plain).id)] }),
+      }),
+      {} as never,
+    );
+    expect(runs.statusCode).toBe(201);
+  });
+
+  it("reads multi-value query strings and headers (the epx client's Offline-Token)", async () => {
+    const { token } = await makeUser();
+    const headers = { "Offline-Token": `Bearer ${token}`, "Content-Type": "application/json" };
+    const job = json(
+      await handler(
+        restEvent("POST", "/jobs/register", { headers, body: '{"tags":["info_job"]}' }),
+        {} as never,
+      ),
+    );
+    const listed = await handler(
+      restEvent("GET", "/runs", { headers, query: { job_id: [String(job.id)] } }),
+      {} as never,
+    );
+    expect(listed.statusCode).toBe(200);
+    expect(json(listed)).toEqual({ runs: [] });
+
+    const page = await handler(
+      restEvent("GET", "/api/v1/jobs", {
+        headers,
+        query: { limit: ["1"], cursor: [String(job.id + 1)] },
+      }),
+      {} as never,
+    );
+    expect(json(page).jobs.map((j: { id: number }) => j.id)).toEqual([job.id]);
+  });
+
+  it("routes on the proxy path under a custom domain's base path", async () => {
+    const res = await handler(restEvent("GET", "/health", { basePath: "/fred" }), {} as never);
+    expect(res.statusCode).toBe(200);
+    const missing = await handler(restEvent("GET", "/nowhere", { basePath: "/fred" }), {} as never);
+    expect(missing.statusCode).toBe(404);
+    expect(json(missing).error.code).toBe("not_found");
+  });
+
+  it("answers 404 JSON for unknown paths and 401 JSON without a token", async () => {
+    const missing = await handler(restEvent("GET", "/api/v2/nothing"), {} as never);
+    expect(missing.statusCode).toBe(404);
+    const noToken = await handler(restEvent("GET", "/api/v1/jobs"), {} as never);
+    expect(noToken.statusCode).toBe(401);
+    expect(json(noToken).error.code).toBe("unauthorized");
+  });
+});
