@@ -1,0 +1,196 @@
+/**
+ * The Lambda packages as `sst deploy` builds them (esbuild, ESM, minified, node22 target, the
+ * createRequire banner; see packages/scripts/src/bundle.ts), loaded in a fresh Node process
+ * the way Lambda loads them: the migrator applies its copied migrations/ to an empty
+ * database, and the API answers real API Gateway REST proxy events.
+ */
+
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type Bundle, bundleHandler, invokeBundle, ROOT } from "../../scripts/src/bundle";
+import { createTestDatabase } from "../../scripts/src/test/database";
+
+const work = await mkdtemp(path.join(tmpdir(), "fred-bundle-"));
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+
+/** The environment the app reads, taken from this test file's setup (its own database). */
+function appEnv(overrides: Record<string, string> = {}) {
+  const keys = [
+    "DATABASE_URL",
+    "S3_ENDPOINT",
+    "S3_BUCKET",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "ADMIN_TOKEN",
+    "ALLOWED_ORIGINS",
+  ];
+  return {
+    ...Object.fromEntries(keys.map((k) => [k, process.env[k]])),
+    LOG_LEVEL: "silent",
+    ...overrides,
+  };
+}
+
+async function publicTables(url: string): Promise<string[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql<{ name: string }[]>`
+      select table_name as name from information_schema.tables
+      where table_schema = 'public' order by table_name`;
+    return rows.map((r) => r.name);
+  } finally {
+    await sql.end();
+  }
+}
+
+describe("migrator bundle", () => {
+  let bundle: Bundle;
+  beforeAll(async () => {
+    bundle = await bundleHandler({
+      handler: "packages/functions/src/migrator.handler",
+      outdir: path.join(work, "migrator"),
+      copyFiles: [{ from: "migrations", to: "migrations" }],
+    });
+  }, 60_000);
+
+  it("is one ESM file that needs nothing but Node built-ins", () => {
+    expect(bundle.lambdaHandler).toBe("migrator.handler");
+    expect(bundle.file.endsWith(".mjs")).toBe(true);
+    expect(bundle.externalImports.filter((m) => !builtins.has(m))).toEqual([]);
+  });
+
+  it("applies its copied migrations/ to an empty database, idempotently", async () => {
+    const empty = await createTestDatabase(inject("adminDatabaseUrl"), "template0");
+    expect(await publicTables(empty)).toEqual([]);
+
+    const journal = JSON.parse(
+      await readFile(path.join(ROOT, "migrations/meta/_journal.json"), "utf8"),
+    ) as { entries: unknown[] };
+    const env = { DATABASE_URL: empty, LOG_LEVEL: "silent" };
+    const [first] = await invokeBundle<{ applied: number }>(bundle, [{}], { env });
+    expect(first?.applied).toBe(journal.entries.length);
+
+    // The same tables as the template the other tests run on (migrated by drizzle-kit's path).
+    const tables = await publicTables(empty);
+    expect(tables.length).toBeGreaterThan(0);
+    expect(tables).toEqual(await publicTables(process.env.DATABASE_URL!));
+
+    const [second] = await invokeBundle<{ applied: number }>(bundle, [{}], { env });
+    expect(second?.applied).toBe(journal.entries.length);
+  });
+
+  it("fails (and so fails the deploy) when the database is unreachable", async () => {
+    const env = { DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:1/postgres" };
+    await expect(invokeBundle(bundle, [{}], { env })).rejects.toThrow(
+      /exited with 1[\s\S]*ECONNREFUSED/,
+    );
+  });
+});
+
+type ProxyResult = {
+  statusCode: number;
+  headers?: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+  body: string;
+  isBase64Encoded?: boolean;
+};
+
+/** An API Gateway REST API proxy event, as the `ANY /{proxy+}` and `ANY /` routes send it. */
+function restEvent(method: string, path: string, headers: Record<string, string> = {}) {
+  const all = { host: "abc123.execute-api.us-east-1.amazonaws.com", accept: "*/*", ...headers };
+  const resource = path === "/" ? "/" : "/{proxy+}";
+  return {
+    resource,
+    path,
+    httpMethod: method,
+    headers: all,
+    multiValueHeaders: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, [v]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: resource === "/" ? null : { proxy: path.slice(1) },
+    stageVariables: null,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abc123",
+      domainName: "abc123.execute-api.us-east-1.amazonaws.com",
+      domainPrefix: "abc123",
+      extendedRequestId: "ext-1",
+      httpMethod: method,
+      identity: { sourceIp: "203.0.113.9", userAgent: "curl/8.5.0" },
+      path: `/production${path}`,
+      protocol: "HTTP/1.1",
+      requestId: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+      requestTime: "23/Nov/2026:06:40:00 +0000",
+      requestTimeEpoch: 1795416000000,
+      resourceId: "res1",
+      resourcePath: resource,
+      stage: "production",
+    },
+    body: null,
+    isBase64Encoded: false,
+  };
+}
+
+const header = (res: ProxyResult, name: string) =>
+  res.headers?.[name] ?? res.multiValueHeaders?.[name]?.[0];
+
+describe("API bundle", () => {
+  let bundle: Bundle;
+  beforeAll(async () => {
+    bundle = await bundleHandler({
+      handler: "packages/functions/src/api.handler",
+      outdir: path.join(work, "api"),
+    });
+  }, 60_000);
+
+  it("is one ESM file that needs nothing but Node built-ins", () => {
+    expect(bundle.lambdaHandler).toBe("api.handler");
+    expect(bundle.externalImports.filter((m) => !builtins.has(m))).toEqual([]);
+    expect(bundle.bytes).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it("answers REST proxy events: /health, an unknown path, CORS preflight", async () => {
+    const origin = process.env.ALLOWED_ORIGINS!.split(",")[0]!;
+    const [health, missing, preflight] = await invokeBundle<ProxyResult>(
+      bundle,
+      [
+        restEvent("GET", "/health"),
+        restEvent("GET", "/no/such/route"),
+        restEvent("OPTIONS", "/api/v1/jobs", {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type",
+        }),
+      ],
+      { env: appEnv() },
+    );
+
+    expect(health?.statusCode).toBe(200);
+    expect(header(health!, "content-type")).toMatch(/application\/json/);
+    expect(JSON.parse(health!.body)).toMatchObject({ status: "healthy" });
+
+    expect(missing?.statusCode).toBe(404);
+    expect(header(missing!, "content-type")).toMatch(/application\/json/);
+    expect(JSON.parse(missing!.body)).toMatchObject({ error: { code: "not_found" } });
+
+    expect(preflight?.statusCode).toBeLessThan(300);
+    expect(header(preflight!, "access-control-allow-origin")).toBe(origin);
+  });
+
+  it("reports 503 unhealthy when the database cannot be reached", async () => {
+    const [health] = await invokeBundle<ProxyResult>(bundle, [restEvent("GET", "/health")], {
+      env: appEnv({
+        DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:1/postgres",
+        DB_CONNECT_TIMEOUT: "2",
+      }),
+    });
+    expect(health?.statusCode).toBe(503);
+    expect(JSON.parse(health!.body)).toMatchObject({ status: "unhealthy" });
+  });
+});
