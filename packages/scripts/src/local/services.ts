@@ -31,13 +31,14 @@ export async function startServices(log: (line: string) => void): Promise<Servic
     if (databaseUrl) {
       log(`database: DATABASE_URL (${redact(databaseUrl)})`);
     } else {
+      const dir = path.join(STATE, "postgres");
       pg = await startPostgres({
-        dir: path.join(STATE, "postgres"),
+        dir,
         persistent: true,
         port: process.env.PGPORT ? Number(process.env.PGPORT) : undefined,
       });
       databaseUrl = pg.url;
-      log(`database: embedded Postgres 17 on 127.0.0.1:${pg.port}, data in .local/postgres`);
+      log(`database: embedded Postgres 17 on 127.0.0.1:${pg.port}, data in ${dir}`);
     }
     await applyMigrations(databaseUrl);
     log("database: migrations applied");
