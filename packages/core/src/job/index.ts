@@ -152,6 +152,16 @@ export namespace Job {
     }),
   );
 
+  /** created → submitted, if the job is still created; otherwise nothing happens. */
+  export async function submitIfCreated(jobId: number): Promise<void> {
+    await useTransaction((tx) =>
+      tx
+        .update(jobTable)
+        .set({ status: "submitted" })
+        .where(and(eq(jobTable.id, jobId), eq(jobTable.status, "created"))),
+    );
+  }
+
   export function canTransition(from: Status, to: Status): boolean {
     return TRANSITIONS[from].includes(to);
   }

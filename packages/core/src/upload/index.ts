@@ -52,45 +52,41 @@ export namespace Upload {
    * A presigned PUT for one of a job's artifacts, recorded so every object has an owner.
    * Issuing the URL for a job's input moves a `created` job to `submitted`.
    */
-  export const issue = fn(IssueInput, (input) =>
-    createTransaction(async () => {
-      const job = await Job.get({ userId: input.userId, jobId: input.jobId });
-      let runId: number | undefined;
-      if (input.context === "run") {
-        if (input.runId === undefined)
-          throw new InvalidError("runId is required for a run upload.");
-        const run = await Run.get({ userId: input.userId, runId: input.runId });
-        if (run.jobId !== job.id) {
-          throw new InvalidError(`Run ${run.id} does not belong to job ${job.id}.`);
-        }
-        runId = run.id;
+  export const issue = fn(IssueInput, async (input) => {
+    const job = await Job.get({ userId: input.userId, jobId: input.jobId });
+    let runId: number | undefined;
+    if (input.context === "run") {
+      if (input.runId === undefined) throw new InvalidError("runId is required for a run upload.");
+      const run = await Run.get({ userId: input.userId, runId: input.runId });
+      if (run.jobId !== job.id) {
+        throw new InvalidError(`Run ${run.id} does not belong to job ${job.id}.`);
       }
-      const name = FILE[input.context][input.type]?.(runId);
-      if (!name) {
-        throw new InvalidError(`A ${input.context} upload cannot be of type ${input.type}.`, {
-          allowed: Object.keys(FILE[input.context]),
-        });
-      }
-      const key = prefix(job) + name;
-      const presigned = await presignPut(key, input.contentType);
-      await useTransaction((tx) =>
-        tx.insert(uploadTable).values({
-          jobId: job.id,
-          runId: runId ?? null,
-          context: input.context,
-          type: input.type,
-          key,
-          contentType: input.contentType ?? null,
-          timeExpires: presigned.expiresAt,
-        }),
-      );
+      runId = run.id;
+    }
+    const name = FILE[input.context][input.type]?.(runId);
+    if (!name) {
+      throw new InvalidError(`A ${input.context} upload cannot be of type ${input.type}.`, {
+        allowed: Object.keys(FILE[input.context]),
+      });
+    }
+    const key = prefix(job) + name;
+    // Presigning is local computation; do it before holding a transaction open.
+    const presigned = await presignPut(key, input.contentType);
+    await createTransaction(async (tx) => {
+      await tx.insert(uploadTable).values({
+        jobId: job.id,
+        runId: runId ?? null,
+        context: input.context,
+        type: input.type,
+        key,
+        contentType: input.contentType ?? null,
+        timeExpires: presigned.expiresAt,
+      });
       if (runId !== undefined && input.type === "results") await Run.setResultsKey(runId, key);
-      if (input.context === "job" && input.type === "input" && job.status === "created") {
-        await Job.transition({ userId: input.userId, jobId: job.id, to: "submitted" });
-      }
-      return presigned;
-    }),
-  );
+      if (input.context === "job" && input.type === "input") await Job.submitIfCreated(job.id);
+    });
+    return presigned;
+  });
 
   export const listForJob = fn(Id, (jobId) =>
     useTransaction((tx) =>
