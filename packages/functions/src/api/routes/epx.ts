@@ -10,6 +10,7 @@ import { Id } from "@fred/core/util";
 import { createRoute, z } from "@hono/zod-openapi";
 import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
+import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { RunStatus } from "../view";
 
@@ -106,7 +107,9 @@ epx.openapi(
     tags: ["epx client"],
     summary: "Submit runs (1..1000, all or nothing)",
     security: bearerAuth,
+    middleware: [idempotent] as const,
     request: {
+      headers: IdempotencyHeaders,
       body: {
         content: {
           "application/json": {

@@ -4,6 +4,7 @@ import { Upload } from "@fred/core/upload";
 import { Id } from "@fred/core/util";
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../middleware/auth";
+import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { JobView, jobView, RunView, runView, UploadView, uploadView } from "../view";
 
@@ -33,7 +34,11 @@ jobs.openapi(
     tags: ["Jobs"],
     summary: "Create a job",
     security: bearerAuth,
-    request: { body: { content: { "application/json": { schema: CreateJob } }, required: true } },
+    middleware: [idempotent] as const,
+    request: {
+      headers: IdempotencyHeaders,
+      body: { content: { "application/json": { schema: CreateJob } }, required: true },
+    },
     responses: { 201: json(JobView, "The new job"), ...errors(400, 401, 413, 415, 422, 503) },
   }),
   async (c) => {

@@ -4,6 +4,7 @@ import { Id } from "@fred/core/util";
 import { createRoute, z } from "@hono/zod-openapi";
 import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
+import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { PresignedView, presignedView, RunStatus, RunView, runView } from "../view";
 
@@ -25,7 +26,9 @@ runs.openapi(
     tags: ["Runs"],
     summary: "Submit one run, or a batch of 1..1000 (all or nothing)",
     security: bearerAuth,
+    middleware: [idempotent] as const,
     request: {
+      headers: IdempotencyHeaders,
       body: {
         content: {
           "application/json": { schema: z.union([RunRequest.meta({ id: "RunRequest" }), Batch]) },
