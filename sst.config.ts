@@ -20,8 +20,8 @@ export default $config({
     const { database } = await import("./infra/database");
     const { uploads } = await import("./infra/storage");
     await import("./infra/secrets");
-    await import("./infra/migrations");
-    const { api } = await import("./infra/api");
+    const { migrator } = await import("./infra/migrations");
+    const { api, apiFunction } = await import("./infra/api");
     const { alerts } = await import("./infra/monitoring");
     await import("./infra/dev");
 
@@ -30,6 +30,10 @@ export default $config({
       bucket: uploads.name,
       databaseHost: database.host,
       alerts: alerts.arn,
+      // For `aws logs tail` and `aws lambda invoke` (see docs/deploy.md).
+      apiFunction: apiFunction.name,
+      accessLog: api.nodes.logGroup?.name,
+      ...(migrator ? { migrator: migrator.name } : {}),
     };
   },
 });

@@ -124,7 +124,7 @@ export function parseOrigins(value: string | undefined): string[] {
 }
 
 /** Origins of the usual local front-end dev servers, allowed on dev and personal stages. */
-const LOCAL_ORIGINS = ["http://localhost:3000", "http://localhost:5173"];
+const LOCAL_ORIGINS = ["http://localhost:5173", "http://127.0.0.1:5173"];
 
 export function stageSettings(stage: string, env: Env = {}): StageSettings {
   if (!/^[a-zA-Z][a-zA-Z0-9-]*$/.test(stage)) {
