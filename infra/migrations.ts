@@ -29,7 +29,6 @@ export const migrator = $dev
       copyFiles: [{ from: "migrations", to: "migrations" }],
       logging: { format: "json", retention: settings.api.logRetention },
       nodejs: { format: "esm", minify: true },
-      environment: { DB_CONNECT_TIMEOUT: "10" },
     });
 
 export const migrated = migrator
