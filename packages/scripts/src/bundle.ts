@@ -3,7 +3,8 @@
  * `nodejs: { format: "esm", minify: true }` (SST's pkg/runtime/node/build.go): one esbuild
  * ESM file `<name>.mjs`, platform node, minified, names kept, `module` before `main`, the
  * createRequire / __filename / __dirname banner that lets bundled CommonJS code run as ESM,
- * then `copyFiles` next to it. The bundle tests import the result in a fresh Node process,
+ * then `copyFiles` next to it. SST leaves esbuild's target at `esnext`; this pins `node22`,
+ * the Lambda runtime, which makes esbuild refuse any syntax Node 22 could not run. The bundle tests import the result in a fresh Node process,
  * so what they exercise is what Lambda would load.
  *
  *   tsx packages/scripts/src/bundle.ts packages/functions/src/api.handler [outdir]
