@@ -4,8 +4,9 @@
  * ESM file `<name>.mjs`, platform node, minified, names kept, `module` before `main`, the
  * createRequire / __filename / __dirname banner that lets bundled CommonJS code run as ESM,
  * then `copyFiles` next to it. SST leaves esbuild's target at `esnext`; this pins `node22`,
- * the Lambda runtime, so esbuild lowers (or refuses) any syntax newer than Node 22. The bundle tests import the result in a fresh Node process,
- * so what they exercise is what Lambda would load.
+ * the Lambda runtime, so esbuild lowers (or refuses) any syntax newer than Node 22. The
+ * bundle tests import the result in a fresh Node process, so what they exercise is what
+ * Lambda would load.
  *
  *   tsx packages/scripts/src/bundle.ts packages/functions/src/api.handler [outdir]
  */
