@@ -85,8 +85,11 @@ describe("migrator bundle", () => {
     expect(second?.applied).toBe(journal.entries.length);
   });
 
-  it("fails (and so fails the deploy) when the database is unreachable", async () => {
-    const env = { DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:1/postgres" };
+  it("fails (and so fails the deploy) when the database stays unreachable", async () => {
+    const env = {
+      DATABASE_URL: "postgres://postgres:postgres@127.0.0.1:1/postgres",
+      MIGRATOR_WAIT_MS: "1500",
+    };
     await expect(invokeBundle(bundle, [{}], { env })).rejects.toThrow(
       /exited with 1[\s\S]*ECONNREFUSED/,
     );
