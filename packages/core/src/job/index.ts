@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { z } from "zod";
 import { useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
-import { fn, Id, Text } from "../util";
+import { fn, Id, jsonProblem, storable, Text } from "../util";
 import { jobStatus, jobTable } from "./job.sql";
 
 export namespace Job {
@@ -25,6 +25,7 @@ export namespace Job {
     name: 200,
     description: 2000,
     metadataBytes: 16_384,
+    metadataDepth: 32,
     pageSize: 100,
   } as const;
 
@@ -46,15 +47,22 @@ export namespace Job {
     .trim()
     .min(1)
     .max(LIMITS.tagLength)
-    .refine((t) => !/\p{Cc}/u.test(t), "Tags may not contain control characters.");
+    .refine((t) => !/\p{Cc}/u.test(t), "Tags may not contain control characters.")
+    .refine(storable, "Tags must be valid Unicode (no lone surrogates).");
 
-  export const Metadata = z
-    .record(z.string().max(200), z.unknown())
-    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= LIMITS.metadataBytes, {
-      message: `Metadata may be at most ${LIMITS.metadataBytes} bytes of JSON.`,
-    })
-    // Postgres jsonb cannot store \u0000; refuse it rather than lose data.
-    .refine((m) => !JSON.stringify(m).includes("\\u0000"), "Metadata may not contain NUL.");
+  export const Metadata = z.record(z.string().max(200), z.unknown()).superRefine((m, ctx) => {
+    // Postgres jsonb cannot store \u0000 or a lone surrogate; refuse them rather than
+    // fail (or lose data). Depth first: JSON.stringify of deep nesting overflows.
+    const problem = jsonProblem(m, LIMITS.metadataDepth);
+    if (problem) {
+      ctx.addIssue({ code: "custom", message: `Metadata ${problem}.` });
+    } else if (Buffer.byteLength(JSON.stringify(m)) > LIMITS.metadataBytes) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Metadata may be at most ${LIMITS.metadataBytes} bytes of JSON.`,
+      });
+    }
+  });
 
   export const CreateInput = z.strictObject({
     userId: Id,

@@ -3,7 +3,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { createTransaction, pgCode, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError, UnauthorizedError } from "../error";
-import { fn, Id } from "../util";
+import { fn, Id, Text } from "../util";
 import { apiTokenTable, userTable } from "./user.sql";
 
 /**
@@ -28,7 +28,7 @@ export namespace Token {
 
   export const IssueInput = z.strictObject({
     userId: Id,
-    label: z.string().trim().max(200).optional(),
+    label: Text(200).trim().optional(),
     /** Days until the token expires; omitted means it does not expire. */
     ttlDays: z.number().int().positive().max(3650).optional(),
   });
@@ -148,7 +148,7 @@ export namespace User {
   export type Info = z.infer<typeof Info>;
 
   export const CreateInput = z.strictObject({
-    name: z.string().trim().min(1).max(200),
+    name: Text(200).trim().min(1),
     email: z.email().max(320).optional(),
   });
 

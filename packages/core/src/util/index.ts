@@ -50,9 +50,44 @@ function flatten(
 /** Database ids are bigint identities; the API shows them as positive safe integers. */
 export const Id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
-/** Text that Postgres can store (no NUL characters), bounded in length. */
+/** An unpaired UTF-16 surrogate: not Unicode, so Postgres cannot store it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether Postgres can store `s` as text or inside jsonb: no NUL (text refuses it, and
+ * jsonb refuses `\u0000`), no unpaired surrogate (jsonb refuses it; text would silently
+ * turn it into U+FFFD).
+ */
+export function storable(s: string): boolean {
+  return !s.includes("\u0000") && !LONE_SURROGATE.test(s);
+}
+
+/** Text that Postgres can store (no NUL, valid Unicode), bounded in length. */
 export const Text = (max: number) =>
   z
     .string()
     .max(max)
-    .refine((s) => !s.includes("\u0000"), "Text may not contain NUL characters.");
+    .refine((s) => !s.includes("\u0000"), "Text may not contain NUL characters.")
+    .refine((s) => !LONE_SURROGATE.test(s), "Text must be valid Unicode (no lone surrogates).");
+
+/**
+ * Why a JSON value cannot be stored as jsonb, or undefined if it can: nested deeper than
+ * `maxDepth`, or a string or key that is not `storable`. Walks iteratively, so no input
+ * can overflow the stack (JSON.stringify on 10,000 levels does).
+ */
+export function jsonProblem(value: unknown, maxDepth: number): string | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === "string") {
+      if (!storable(v)) return "may not contain NUL characters or lone surrogates";
+    } else if (v !== null && typeof v === "object") {
+      if (depth >= maxDepth) return `may be nested at most ${maxDepth} levels deep`;
+      for (const [k, x] of Object.entries(v)) {
+        if (!storable(k)) return "may not contain NUL characters or lone surrogates";
+        stack.push([x, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
