@@ -34,6 +34,8 @@ export interface Section {
   figures: Record<string, string | number>;
   /** What was checked, one line each. */
   checks: string[];
+  /** Markdown shown after the checks, as is (a table of results). */
+  detail?: string[];
 }
 
 export type SectionName = "load" | "faults" | "idempotency" | "hostile" | "security";
@@ -123,6 +125,7 @@ function render(data: Data): string {
     for (const [label, value] of Object.entries(s.figures))
       out.push(`| ${label} | ${fmt(value)} |`);
     out.push("", "Checked:", "", ...s.checks.map((c) => `- ${c}`), "");
+    if (s.detail?.length) out.push(...s.detail, "");
   }
   const missing = ORDER.filter((n) => !data[n]);
   if (missing.length) {

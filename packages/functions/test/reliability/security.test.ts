@@ -1,0 +1,489 @@
+/**
+ * Who may do what: every route × (no token, bad token, revoked, expired, another user, the
+ * owner, the admin token) with the status each must get; tokens (hashes only, prefixes
+ * shown, admin and user tokens not interchangeable); response headers; and logs that never
+ * carry a token or a URL signature.
+ */
+import { createHash } from "node:crypto";
+import { sql } from "@fred/core/drizzle";
+import { Token } from "@fred/core/user";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ADMIN, call, epxHeaders, makeUser, runRequest } from "../helpers";
+import { recordSection } from "./report";
+
+type Principal = "none" | "bad" | "revoked" | "expired" | "other" | "owner" | "admin";
+const PRINCIPALS: Principal[] = ["none", "bad", "revoked", "expired", "other", "admin", "owner"];
+
+let requests = 0;
+let cells = 0;
+let rowsChecked = 0;
+let logLines = 0;
+
+interface Fixture {
+  userId: number;
+  jobId: number;
+  runId: number;
+  tokenId: number;
+}
+
+let owner: Awaited<ReturnType<typeof makeUser>>;
+let other: Awaited<ReturnType<typeof makeUser>>;
+let revoked: string;
+let expired: string;
+
+/** A fresh job and run of the owner's (so a mutating cell never disturbs another). */
+async function fixture(): Promise<Fixture> {
+  const job = await call("POST", "/api/v1/jobs", { token: owner.token, body: { name: "owned" } });
+  const run = await call("POST", "/api/v1/runs", {
+    token: owner.token,
+    body: runRequest(job.json.id),
+  });
+  const issued = await Token.issue({ userId: owner.user.id, label: "to revoke" });
+  return {
+    userId: owner.user.id,
+    jobId: job.json.id,
+    runId: run.json.id,
+    tokenId: issued.info.id,
+  };
+}
+
+function tokenOf(p: Principal): string | undefined {
+  switch (p) {
+    case "none":
+      return undefined;
+    case "bad":
+      return `epx_${"A".repeat(43)}`;
+    case "revoked":
+      return revoked;
+    case "expired":
+      return expired;
+    case "other":
+      return other.token;
+    case "owner":
+      return owner.token;
+    case "admin":
+      return ADMIN();
+  }
+}
+
+interface Cell {
+  route: string;
+  /** Expected status per principal; the rest of the row defaults to `rest`. */
+  expect: Partial<Record<Principal, number>> & { rest: number };
+  send: (
+    f: Fixture,
+    token: string | undefined,
+    p: Principal,
+  ) => Promise<Awaited<ReturnType<typeof call>>>;
+}
+
+const U = 401; // every principal that is not a live user token
+const user = (other: number, own: number) => ({
+  rest: U,
+  other,
+  owner: own,
+});
+const adminOnly = (status: number) => ({ rest: U, admin: status });
+
+const v1 =
+  (method: string, path: (f: Fixture) => string, body?: (f: Fixture) => unknown) =>
+  (f: Fixture, token: string | undefined) =>
+    call(method, path(f), { token, body: body?.(f) });
+const epx =
+  (method: string, path: (f: Fixture) => string, body?: (f: Fixture) => unknown) =>
+  (f: Fixture, token: string | undefined, p: Principal) =>
+    // The admin token is an `Authorization` bearer; users' go the epx client's way.
+    call(method, path(f), {
+      token,
+      offline: p !== "admin",
+      headers: epxHeaders(),
+      body: body?.(f),
+    });
+
+const MATRIX: Cell[] = [
+  { route: "GET /health", expect: { rest: 200 }, send: v1("GET", () => "/health") },
+  { route: "GET /openapi.json", expect: { rest: 200 }, send: v1("GET", () => "/openapi.json") },
+  { route: "GET /docs", expect: { rest: 200 }, send: v1("GET", () => "/docs") },
+  {
+    route: "GET /api/v1/registration",
+    expect: user(200, 200),
+    send: v1("GET", () => "/api/v1/registration"),
+  },
+  {
+    route: "POST /api/v1/jobs",
+    expect: user(201, 201),
+    send: v1(
+      "POST",
+      () => "/api/v1/jobs",
+      () => ({ name: "m" }),
+    ),
+  },
+  { route: "GET /api/v1/jobs", expect: user(200, 200), send: v1("GET", () => "/api/v1/jobs") },
+  {
+    route: "GET /api/v1/jobs/{job_id}",
+    expect: user(404, 200),
+    send: v1("GET", (f) => `/api/v1/jobs/${f.jobId}`),
+  },
+  {
+    route: "PATCH /api/v1/jobs/{job_id}",
+    expect: user(404, 200),
+    send: v1(
+      "PATCH",
+      (f) => `/api/v1/jobs/${f.jobId}`,
+      () => ({ status: "submitted" }),
+    ),
+  },
+  {
+    route: "GET /api/v1/jobs/{job_id}/runs",
+    expect: user(404, 200),
+    send: v1("GET", (f) => `/api/v1/jobs/${f.jobId}/runs`),
+  },
+  {
+    route: "POST /api/v1/runs",
+    expect: user(404, 201),
+    send: v1(
+      "POST",
+      () => "/api/v1/runs",
+      (f) => runRequest(f.jobId),
+    ),
+  },
+  {
+    route: "GET /api/v1/runs/{run_id}",
+    expect: user(404, 200),
+    send: v1("GET", (f) => `/api/v1/runs/${f.runId}`),
+  },
+  {
+    route: "PATCH /api/v1/runs/{run_id}",
+    expect: user(404, 200),
+    send: v1(
+      "PATCH",
+      (f) => `/api/v1/runs/${f.runId}`,
+      () => ({ status: "RUNNING" }),
+    ),
+  },
+  {
+    route: "GET /api/v1/runs/{run_id}/upload-url",
+    expect: user(404, 200),
+    send: v1("GET", (f) => `/api/v1/runs/${f.runId}/upload-url?type=config`),
+  },
+  {
+    route: "POST /jobs/register (epx)",
+    expect: user(200, 200),
+    send: epx(
+      "POST",
+      () => "/jobs/register",
+      () => ({ tags: ["info_job"] }),
+    ),
+  },
+  {
+    route: "POST /jobs (epx)",
+    expect: user(404, 200),
+    send: epx(
+      "POST",
+      () => "/jobs",
+      (f) => ({ jobId: f.jobId, context: "job", type: "config" }),
+    ),
+  },
+  {
+    route: "POST /runs (epx)",
+    expect: user(404, 200),
+    send: epx(
+      "POST",
+      () => "/runs",
+      (f) => ({ runRequests: [runRequest(f.jobId)] }),
+    ),
+  },
+  {
+    route: "GET /runs?job_id (epx)",
+    expect: user(404, 200),
+    send: epx("GET", (f) => `/runs?job_id=${f.jobId}`),
+  },
+  {
+    route: "GET /jobs/results?job_id (epx)",
+    expect: user(404, 200),
+    send: epx("GET", (f) => `/jobs/results?job_id=${f.jobId}`),
+  },
+  {
+    route: "POST /api/v1/admin/users",
+    expect: adminOnly(201),
+    send: v1(
+      "POST",
+      () => "/api/v1/admin/users",
+      () => ({ name: "new" }),
+    ),
+  },
+  {
+    route: "POST /api/v1/admin/users/{user_id}/tokens",
+    expect: adminOnly(201),
+    send: v1(
+      "POST",
+      (f) => `/api/v1/admin/users/${f.userId}/tokens`,
+      () => ({}),
+    ),
+  },
+  {
+    route: "GET /api/v1/admin/users/{user_id}/tokens",
+    expect: adminOnly(200),
+    send: v1("GET", (f) => `/api/v1/admin/users/${f.userId}/tokens`),
+  },
+  {
+    route: "DELETE /api/v1/admin/users/{user_id}/tokens/{token_id}",
+    expect: adminOnly(200),
+    send: v1("DELETE", (f) => `/api/v1/admin/users/${f.userId}/tokens/${f.tokenId}`),
+  },
+  {
+    route: "GET /api/v1/nowhere",
+    expect: { rest: 404 },
+    send: v1("GET", () => "/api/v1/nowhere"),
+  },
+];
+
+const table: string[] = [];
+
+beforeAll(async () => {
+  owner = await makeUser("Owner");
+  other = await makeUser("Other");
+  const r = await Token.issue({ userId: owner.user.id, label: "revoked" });
+  await Token.revoke({ userId: owner.user.id, tokenId: r.info.id });
+  revoked = r.token;
+  const e = await Token.issue({ userId: owner.user.id, label: "expired", ttlDays: 1 });
+  await sql()`update api_token set time_expires = now() - interval '1 second' where id = ${e.info.id}`;
+  expired = e.token;
+});
+
+afterAll(async () => {
+  await recordSection("security", {
+    title: "Authorization and security",
+    totals: { requests, users: 2, rowsChecked, lost: 0 },
+    figures: {
+      "routes in the authorization matrix": MATRIX.length,
+      "principals per route": PRINCIPALS.length,
+      "matrix cells checked": cells,
+      requests,
+      "JSON log lines inspected": logLines,
+      "rows checked": rowsChecked,
+    },
+    detail: [
+      "The matrix (statuses as answered):",
+      "",
+      `| route | ${PRINCIPALS.join(" | ")} |`,
+      `| --- | ${PRINCIPALS.map(() => "---:").join(" | ")} |`,
+      ...table,
+    ],
+    checks: [
+      "every cell of the matrix below answered exactly its expected status (a fresh job, run and token for each cell)",
+      "every 401 is the same JSON body with `WWW-Authenticate: Bearer`, whether the token is missing, unknown, revoked or expired",
+      "another user's job or run answers the very 404 a missing one does (same code, same message but for the id)",
+      "the admin token opens /api/v1/admin/* only, by `Authorization` only; user tokens never open it",
+      "the database holds only SHA-256 hashes of tokens; responses show the 12-character prefix, never the secret",
+      "every response to a request that carried a token has `Cache-Control: no-store`; no response has `X-Powered-By` or `Server`",
+      "CORS: preflight and simple responses name only the allowed origin",
+      "with LOG_LEVEL=info, no log line holds a token, an `X-Amz-Signature` or `X-Amz-Credential`, or any signature issued",
+    ],
+  });
+});
+
+describe("authorization matrix: every route × every kind of caller", () => {
+  for (const cell of MATRIX) {
+    it(cell.route, async () => {
+      const row: number[] = [];
+      let unauthorized: string | undefined;
+      for (const p of PRINCIPALS) {
+        const f = await fixture();
+        const token = tokenOf(p);
+        const res = await cell.send(f, token, p);
+        requests++;
+        cells++;
+        const expected = cell.expect[p] ?? cell.expect.rest;
+        row.push(res.status);
+        expect(res.status, `${cell.route} as ${p}: ${res.text.slice(0, 200)}`).toBe(expected);
+        expect(res.headers.get("x-powered-by")).toBeNull();
+        expect(res.headers.get("server")).toBeNull();
+        if (token)
+          expect(res.headers.get("cache-control"), `${cell.route} as ${p}`).toBe("no-store");
+        if (res.status >= 400) {
+          expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+          expect(typeof res.json.error.code).toBe("string");
+        }
+        if (res.status === 401) {
+          expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+          // Missing, unknown, revoked and expired tokens are indistinguishable.
+          if (!cell.route.includes("/admin/")) {
+            unauthorized ??= res.text;
+            expect(res.text).toBe(unauthorized);
+          }
+        }
+        if (p === "other" && res.status === 404) {
+          // The very answer a missing resource gets.
+          const missing = await cell.send({ ...f, jobId: 9e12, runId: 9e12 }, token, p);
+          requests++;
+          expect(missing.status).toBe(404);
+          expect(res.json.error.code).toBe(missing.json.error.code);
+          expect(res.json.error.message.replace(/\d+/g, "N")).toBe(
+            missing.json.error.message.replace(/\d+/g, "N"),
+          );
+        }
+        if (p === "other" && res.status === 200) {
+          expect(res.text).not.toMatch(new RegExp(`"userId":${owner.user.id}\\b`));
+        }
+      }
+      table.push(`| ${cell.route} | ${row.join(" | ")} |`);
+    });
+  }
+
+  it("nothing the other user or the admin token did changed the owner's jobs", async () => {
+    const [row] = await sql()`
+      select count(*)::int as n from job
+      where user_id = ${owner.user.id} and status <> 'created' and name = 'owned'`;
+    // Only the owner's own PATCH cell moved a job.
+    expect(row!.n).toBe(1);
+    rowsChecked += row!.n;
+  });
+});
+
+describe("tokens", () => {
+  it("are stored as SHA-256 hashes only, and shown by prefix only", async () => {
+    const rows = await sql()`select * from api_token where user_id = ${owner.user.id}`;
+    rowsChecked += rows.length;
+    const mine = rows.find(
+      (r) => r.token_hash === createHash("sha256").update(owner.token).digest("hex"),
+    );
+    expect(mine).toBeDefined();
+    expect(mine!.prefix).toBe(owner.token.slice(0, 12));
+    for (const row of rows) {
+      const text = JSON.stringify(row);
+      expect(text).not.toContain(owner.token);
+      expect(text).not.toContain(owner.token.slice(12));
+    }
+    const reg = await call("GET", "/api/v1/registration", { token: owner.token });
+    requests++;
+    expect(reg.text).not.toContain(owner.token.slice(12));
+    const list = await call("GET", `/api/v1/admin/users/${owner.user.id}/tokens`, {
+      token: ADMIN(),
+    });
+    requests++;
+    expect(list.text).not.toContain(owner.token.slice(12));
+    expect(list.json.tokens.every((t: { prefix: string }) => t.prefix.length === 12)).toBe(true);
+  });
+
+  it("the admin token is not a user token, and a user token is not the admin token", async () => {
+    const asUser = [
+      call("GET", "/api/v1/registration", { token: ADMIN() }),
+      call("GET", "/api/v1/registration", { token: ADMIN(), offline: true }),
+      call("POST", "/jobs/register", { token: ADMIN(), offline: true, body: { tags: [] } }),
+    ];
+    const asAdmin = [
+      call("POST", "/api/v1/admin/users", { token: owner.token, body: { name: "x" } }),
+      // The admin token only counts in `Authorization`, never in `Offline-Token`.
+      call("POST", "/api/v1/admin/users", { token: ADMIN(), offline: true, body: { name: "x" } }),
+      call("GET", `/api/v1/admin/users/${owner.user.id}/tokens`, {
+        headers: { authorization: `Bearer ${ADMIN()}x` },
+      }),
+      call("GET", `/api/v1/admin/users/${owner.user.id}/tokens`, {
+        headers: { authorization: `Bearer ${ADMIN().slice(0, -1)}` },
+      }),
+      call("GET", `/api/v1/admin/users/${owner.user.id}/tokens`, {
+        headers: { authorization: ADMIN() },
+      }),
+    ];
+    for (const res of await Promise.all([...asUser, ...asAdmin])) {
+      requests++;
+      expect(res.status).toBe(401);
+    }
+  });
+});
+
+describe("response headers", () => {
+  it("answers CORS for the allowed origin only", async () => {
+    const preflight = (origin: string) =>
+      call("OPTIONS", "/api/v1/jobs", {
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type, idempotency-key",
+        },
+      });
+    const ok = await preflight("https://app.example.org");
+    const evil = await preflight("https://evil.example");
+    requests += 2;
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.example.org");
+    expect(ok.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
+      "idempotency-key",
+    );
+    expect(evil.headers.get("access-control-allow-origin")).toBeNull();
+    const simple = await call("GET", "/api/v1/jobs", {
+      token: owner.token,
+      headers: { origin: "https://evil.example" },
+    });
+    requests++;
+    expect(simple.headers.get("access-control-allow-origin")).toBeNull();
+    expect(simple.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+});
+
+describe("logs", () => {
+  it("never hold a token or a URL signature (LOG_LEVEL=info, every line captured)", async () => {
+    const lines: string[] = [];
+    const capture = (chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(capture);
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(capture);
+    const level = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = "info";
+    const signatures: string[] = [];
+    const keep = (url: string) => {
+      const u = new URL(url);
+      signatures.push(
+        u.searchParams.get("X-Amz-Signature")!,
+        u.searchParams.get("X-Amz-Credential")!,
+      );
+    };
+    try {
+      const f = await fixture();
+      const token = owner.token;
+      for (const type of ["config", "input", "results", "logs"]) {
+        const res = await call("GET", `/api/v1/runs/${f.runId}/upload-url?type=${type}`, { token });
+        keep(res.json.url);
+      }
+      await call("PATCH", `/api/v1/runs/${f.runId}`, { token, body: { resultsUploaded: true } });
+      const up = await call("POST", "/jobs", {
+        token,
+        offline: true,
+        headers: epxHeaders(),
+        body: { jobId: f.jobId, context: "job", type: "input" },
+      });
+      keep(up.json.url);
+      const results = await call("GET", `/jobs/results?job_id=${f.jobId}`, {
+        token,
+        offline: true,
+        headers: epxHeaders(),
+      });
+      expect(results.json.urls).toHaveLength(1);
+      keep(results.json.urls[0].url);
+      // A client echoing a signed URL's query (or a token) back at the API.
+      const echoed = new URL(up.json.url);
+      await call("GET", `/api/v1/jobs${echoed.search}&token=${token}`, { token });
+      await call("GET", `/health?X-Amz-Signature=${signatures[0]}`);
+      await call("GET", "/api/v1/registration", { token: revoked });
+      await call("POST", "/api/v1/admin/users", { token: ADMIN(), body: { name: "logged" } });
+      requests += 12;
+    } finally {
+      process.env.LOG_LEVEL = level;
+      out.mockRestore();
+      err.mockRestore();
+    }
+    const json = lines.flatMap((l) => l.split("\n")).filter(Boolean);
+    logLines += json.length;
+    expect(json.length).toBeGreaterThanOrEqual(12);
+    for (const line of json) {
+      const entry = JSON.parse(line);
+      expect(entry).toMatchObject({ level: expect.any(String), requestId: expect.any(String) });
+      for (const secret of [owner.token, revoked, ADMIN(), ...signatures]) {
+        expect(line).not.toContain(secret);
+      }
+      expect(line).not.toMatch(/X-Amz-(Signature|Credential)/i);
+    }
+  });
+});
