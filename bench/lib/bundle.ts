@@ -1,0 +1,222 @@
+/**
+ * The bundles the figures load. The API handler and the hello-world handler are both built
+ * by packages/scripts/src/bundle.ts (`bundleHandler`: SST's esbuild settings for
+ * `nodejs: { format: "esm", minify: true }`), so the two differ only in their code.
+ *
+ * `buildVariant` rebuilds with the same settings plus what-if options (code splitting, an
+ * English-only zod locale table, any entry) for the diagnosis of the cold start: it keeps
+ * esbuild's metafile, which says which package put how many bytes into the output.
+ */
+import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { build, type Metafile, type Plugin } from "esbuild";
+import { type Bundle, bundleHandler, ROOT } from "../../packages/scripts/src/bundle";
+
+export type { Bundle };
+export { ROOT };
+
+const FUNCTIONS_MODULES = path.join(ROOT, "packages/functions/node_modules");
+const CORE_MODULES = path.join(ROOT, "packages/core/node_modules");
+
+export async function gzipSize(file: string): Promise<number> {
+  return gzipSync(await readFile(file)).length;
+}
+
+export function bundleApi(outdir: string): Promise<Bundle> {
+  return bundleHandler({ handler: "packages/functions/src/api.handler", outdir });
+}
+
+/** The local server's `listen(port, host)` (packages/functions/src/local.ts), bundled. */
+export function bundleApiServer(outdir: string): Promise<Bundle> {
+  return bundleHandler({ handler: "packages/functions/src/local.listen", outdir });
+}
+
+export const HELLO_HANDLER = `
+import { Hono } from "hono";
+import { handle } from "hono/aws-lambda";
+
+const app = new Hono();
+app.get("/health", (c) => c.json({ status: "healthy" }));
+app.get("/hello", (c) => c.json({ hello: "world" }));
+export const handler = handle(app);
+`;
+
+export const HELLO_SERVER = `
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+
+const app = new Hono();
+app.get("/hello", (c) => c.json({ hello: "world" }));
+export function listen(port, hostname = "127.0.0.1") {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
+  });
+}
+`;
+
+/**
+ * Bundles a hello-world source through the same `bundleHandler`. The source lives in the
+ * work directory with a node_modules link to packages/functions' dependencies, so it
+ * resolves exactly the hono and @hono/node-server versions the API uses.
+ */
+export async function bundleSource(
+  source: string,
+  name: string,
+  exportName: string,
+  workdir: string,
+): Promise<Bundle> {
+  const src = path.join(workdir, `${name}-src`);
+  await mkdir(src, { recursive: true });
+  await writeFile(path.join(src, `${name}.ts`), source);
+  await symlink(FUNCTIONS_MODULES, path.join(src, "node_modules"), "dir").catch((e) => {
+    if ((e as { code?: string }).code !== "EEXIST") throw e;
+  });
+  const handler = `${path.relative(ROOT, path.join(src, name))}.${exportName}`;
+  return bundleHandler({ handler, outdir: path.join(workdir, name) });
+}
+
+/** SST's ESM banner (see packages/scripts/src/bundle.ts). */
+const BANNER = [
+  `import { createRequire as topLevelCreateRequire } from 'module';`,
+  `const require = topLevelCreateRequire(import.meta.url);`,
+  `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
+  `const __filename = topLevelFileUrlToPath(import.meta.url)`,
+  `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
+].join("\n");
+
+/**
+ * zod 4's `export * as locales` keeps all ~50 locale tables in any esbuild bundle (esbuild
+ * cannot drop members of a re-exported namespace). zod only ever uses `en` unless told
+ * otherwise; this shim leaves just that one.
+ */
+export const zodEnglishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: `export { default as en } from "./en.js";`,
+      resolveDir: path.dirname(args.path),
+      loader: "js",
+    }));
+  },
+};
+
+export interface VariantOptions {
+  outdir: string;
+  /** A file relative to the repository root, or source code (resolved from the API's deps). */
+  entry: { file: string } | { code: string };
+  splitting?: boolean;
+  plugins?: Plugin[];
+}
+
+export interface Variant {
+  /** The entry chunk Lambda imports first (its path, and its key in the metafile). */
+  main: string;
+  mainOutput: string;
+  /** The entry chunk and the chunks it imports statically: what a cold start loads. */
+  startOutputs: string[];
+  startBytes: number;
+  mainBytes: number;
+  mainGzip: number;
+  /** All chunks together. */
+  totalBytes: number;
+  chunks: number;
+  metafile: Metafile;
+}
+
+export async function buildVariant(options: VariantOptions): Promise<Variant> {
+  await rm(options.outdir, { recursive: true, force: true });
+  await mkdir(options.outdir, { recursive: true });
+  const entry =
+    "file" in options.entry
+      ? { entryPoints: { index: path.join(ROOT, options.entry.file) } }
+      : {
+          stdin: {
+            contents: options.entry.code,
+            resolveDir: path.join(ROOT, "packages/functions"),
+            sourcefile: "index.ts",
+            loader: "ts" as const,
+          },
+          nodePaths: [FUNCTIONS_MODULES, CORE_MODULES],
+        };
+  const result = await build({
+    ...entry,
+    outdir: options.outdir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    splitting: options.splitting ?? false,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    mainFields: ["module", "main"],
+    keepNames: true,
+    minify: true,
+    external: ["sharp", "pg-native"],
+    banner: { js: BANNER },
+    plugins: options.plugins ?? [],
+    metafile: true,
+    logLevel: "silent",
+  });
+  const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith(".mjs"));
+  const entryPoint =
+    "file" in options.entry
+      ? path.relative(process.cwd(), path.join(ROOT, options.entry.file))
+      : path.relative(process.cwd(), path.join(ROOT, "packages/functions/index.ts"));
+  // Dynamic-import targets are entry points too; the main one is the entry we built.
+  const mainOutput = outputs.find(([, o]) => o.entryPoint === entryPoint)?.[0];
+  if (!mainOutput) throw new Error(`esbuild produced no chunk for ${entryPoint}`);
+  const main = path.resolve(mainOutput);
+  const startOutputs = staticClosure(result.metafile, mainOutput);
+  return {
+    main,
+    mainOutput,
+    startOutputs,
+    startBytes: startOutputs.reduce((n, key) => n + result.metafile.outputs[key]!.bytes, 0),
+    mainBytes: (await stat(main)).size,
+    mainGzip: await gzipSize(main),
+    totalBytes: outputs.reduce((n, [, o]) => n + o.bytes, 0),
+    chunks: outputs.length,
+    metafile: result.metafile,
+  };
+}
+
+function staticClosure(metafile: Metafile, entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (key: string) => {
+    const output = metafile.outputs[key];
+    if (seen.has(key) || !output) return;
+    seen.add(key);
+    for (const i of output.imports) {
+      if (i.kind === "import-statement" && !i.external) visit(i.path);
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+/**
+ * Bytes each package contributes to the outputs that load with the entry chunk: the entry
+ * itself and every chunk it reaches through static imports (not dynamic ones).
+ */
+export function bytesByPackage(variant: Variant): Map<string, number> {
+  const outputs = variant.metafile.outputs;
+  const sizes = new Map<string, number>();
+  const inputs = variant.startOutputs.flatMap((key) => Object.entries(outputs[key]!.inputs));
+  for (const [file, input] of inputs) {
+    sizes.set(packageOf(file), (sizes.get(packageOf(file)) ?? 0) + input.bytesInOutput);
+  }
+  return new Map([...sizes].sort((a, b) => b[1] - a[1]));
+}
+
+/** `zod`, `@aws-sdk/client-s3`, or `app: packages/functions` for our own code. */
+export function packageOf(file: string): string {
+  const i = file.lastIndexOf("node_modules/");
+  if (i >= 0) {
+    const parts = file.slice(i + "node_modules/".length).split("/");
+    const name = parts[0]!.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!;
+    if (name === "zod" && file.includes("/locales/")) return "zod (locales)";
+    return name;
+  }
+  const app = file.match(/packages\/[^/]+/);
+  return app ? `app: ${app[0]}` : file;
+}

