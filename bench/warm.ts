@@ -47,6 +47,8 @@ export async function warmRequests(bench: Bench): Promise<Section> {
   const n = quick ? 100 : 600;
   const warmup = quick ? 20 : 100;
   const jobId = await createJob(bench, "warm", 5);
+  // Its own job: the POST route above keeps adding runs to `jobId`.
+  const listJobId = await createJob(bench, "warm-list", 5);
   const auth = { authorization: `Bearer ${bench.token}` };
   const json = { ...auth, "content-type": "application/json" };
   const routes: Route[] = [
@@ -66,7 +68,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
     {
       label: "GET /runs?job_id= (epx, 5 runs)",
       event: () =>
-        restEvent("GET", `/runs?job_id=${jobId}`, {
+        restEvent("GET", `/runs?job_id=${listJobId}`, {
           headers: { "offline-token": `Bearer ${bench.token}` },
         }),
       extra: true,
