@@ -3,6 +3,7 @@
  * pins a connection for the life of any prepared statement, which defeats the proxy.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { getTableColumns, type Table } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { Config } from "../config";
@@ -107,4 +108,20 @@ export function pgCode(error: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * A raw row (snake_case, driver values) of `table`, as drizzle's own queries return it:
+ * for hand-written SQL run with `tx.execute` that must still yield typed records.
+ */
+export function fromRow<T extends Table>(
+  table: T,
+  raw: Record<string, unknown>,
+): T["$inferSelect"] {
+  const record: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = raw[column.name];
+    record[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return record as T["$inferSelect"];
 }

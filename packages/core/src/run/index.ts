@@ -1,6 +1,6 @@
-import { and, asc, count, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, isNotNull, Param, sql } from "drizzle-orm";
 import { z } from "zod";
-import { createTransaction, useTransaction } from "../drizzle";
+import { createTransaction, fromRow, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { jobTable } from "../job/job.sql";
 import { fn, Id, Text } from "../util";
@@ -44,17 +44,18 @@ export namespace Run {
       if (closed) {
         throw new ConflictError(`Job ${closed.id} is ${closed.status} and accepts no runs.`);
       }
-      return tx
-        .insert(runTable)
-        .values(
-          input.runs.map((request) => ({
-            jobId: request.jobId,
-            userId: input.userId,
-            request,
-            epxClientVersion: input.epxClientVersion ?? null,
-          })),
-        )
-        .returning();
+      // One statement of constant text over two arrays, rather than a VALUES list of
+      // 1000 rows that drizzle would build cell by cell. Ids follow the batch's order.
+      const rows = await tx.execute(sql`
+        insert into ${runTable} (job_id, user_id, request, epx_client_version)
+        select r.job_id, ${input.userId}, r.request, ${input.epxClientVersion ?? null}
+        from unnest(
+          ${new Param(input.runs.map((r) => r.jobId))}::bigint[],
+          ${new Param(input.runs.map((r) => JSON.stringify(r)))}::text[]::jsonb[]
+        ) with ordinality as r(job_id, request, n)
+        order by r.n
+        returning *`);
+      return rows.map((row) => fromRow(runTable, row));
     }),
   );
 

@@ -43,5 +43,10 @@ export const runTable = pgTable(
     resultsUploadedAt: timestamp("results_uploaded_at", { withTimezone: true }),
     ...timestamps,
   },
-  (t) => [index("run_job_idx").on(t.jobId, t.id), index("run_user_idx").on(t.userId)],
+  (t) => [
+    index("run_job_idx").on(t.jobId, t.id),
+    // Counting a job's runs by status reads only this index (GET /api/v1/jobs/{id}).
+    index("run_job_status_idx").on(t.jobId, t.status),
+    index("run_user_idx").on(t.userId),
+  ],
 );

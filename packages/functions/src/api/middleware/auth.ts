@@ -16,6 +16,7 @@ export function bearer(header: string | undefined): string | undefined {
 
 /** A user's API token. The admin token is not one. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.get("user")) return next(); // already verified by an outer registration
   const token = bearer(c.req.header("authorization")) ?? bearer(c.req.header("offline-token"));
   if (!token) throw new UnauthorizedError();
   const { user, token: info } = await Token.verify(token);

@@ -24,7 +24,7 @@ const JobDetail = JobView.extend({
 const CreateJob = Job.CreateInput.omit({ userId: true }).meta({ id: "CreateJob" });
 
 export const jobs = router();
-jobs.use("/api/v1/jobs", requireUser);
+// Hono's "/x/*" matches "/x" too: one registration covers the collection and its items.
 jobs.use("/api/v1/jobs/*", requireUser);
 
 jobs.openapi(

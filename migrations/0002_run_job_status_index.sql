@@ -1,0 +1,1 @@
+CREATE INDEX "run_job_status_idx" ON "run" USING btree ("job_id","status");
