@@ -109,6 +109,25 @@ function drive(config: LoadConfig): Promise<LoadResult> {
   })();
 }
 
+describe("the real server", () => {
+  it("names no framework, and marks authenticated answers no-store", async () => {
+    for (const [route, auth] of [
+      ["/health", false],
+      ["/api/v1/jobs", true],
+      ["/nowhere", false],
+      ["/api/v1/jobs", false],
+    ] as const) {
+      const res = await fetch(base + route, {
+        headers: auth ? { authorization: `Bearer ${users[0]!.token}` } : {},
+      });
+      await res.arrayBuffer();
+      expect(res.headers.get("server"), route).toBeNull();
+      expect(res.headers.get("x-powered-by"), route).toBeNull();
+      if (auth) expect(res.headers.get("cache-control")).toBe("no-store");
+    }
+  });
+});
+
 describe("load", () => {
   it(
     `${AMOUNT} mixed requests over ${CONNECTIONS} connections from ${USERS} users: no 5xx, nothing lost`,

@@ -49,7 +49,7 @@ export async function recordSection(name: SectionName, section: Section): Promis
     data[name] = { ...section, measuredAt: new Date().toISOString() };
     const tmp = `${REPORT}.${process.pid}.tmp`;
     await mkdir(path.dirname(REPORT), { recursive: true });
-    await writeFile(tmp, render(data));
+    await writeFile(tmp, render(data, await throttles()));
     await rename(tmp, REPORT);
   });
 }
@@ -93,7 +93,29 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
 
 const fmt = (v: string | number) => (typeof v === "number" ? v.toLocaleString("en-US") : v);
 
-function render(data: Data): string {
+/** API Gateway stage throttling per stage, read from infra/stage.ts (a pure module). */
+async function throttles(): Promise<string[]> {
+  try {
+    const { stageSettings } = (await import(path.join(ROOT, "infra/stage.ts"))) as {
+      stageSettings(stage: string): {
+        api: { throttle: { rateLimit: number; burstLimit: number } };
+      };
+    };
+    return [
+      "| stage | steady rate (requests/s) | burst |",
+      "| --- | ---: | ---: |",
+      ...["production", "staging", "dev"].map((stage) => {
+        const t = stageSettings(stage).api.throttle;
+        return `| ${stage} | ${t.rateLimit} | ${t.burstLimit} |`;
+      }),
+      "",
+    ];
+  } catch {
+    return ["_(see `infra/stage.ts` for each stage's throttle)_", ""];
+  }
+}
+
+function render(data: Data, throttle: string[]): string {
   const sections = ORDER.flatMap((name) => (data[name] ? [[name, data[name]!] as const] : []));
   const sum = (k: keyof Totals) => sections.reduce((n, [, s]) => n + (s.totals[k] ?? 0), 0);
   const users = Math.max(0, ...sections.map(([, s]) => s.totals.users ?? 0));
@@ -131,12 +153,12 @@ function render(data: Data): string {
   if (missing.length) {
     out.push(`_Not yet measured: ${missing.map((n) => `${n}.test.ts`).join(", ")}._`, "");
   }
-  out.push(...policy(), START, JSON.stringify(data, null, 1), END, "");
+  out.push(...policy(throttle), START, JSON.stringify(data, null, 1), END, "");
   return out.join("\n");
 }
 
 /** The behaviours the tests above hold the service to, with the limits from the code. */
-function policy(): string[] {
+function policy(throttle: string[]): string[] {
   return [
     "## Limits (enforced; over the limit is a 4xx JSON error, never a 5xx)",
     "",
@@ -172,10 +194,20 @@ function policy(): string[] {
     "## Faults",
     "",
     "- Database down: every request that needs it answers 503 JSON `unavailable` with",
-    "  `Retry-After: 5` within about two seconds (connect timeout 3 s, refused connections",
-    "  fail at once); `/health` answers 503 `unhealthy` within its 1.5 s check timeout. A batch",
-    "  of runs is one INSERT in one transaction: stored whole or not at all. When the database",
-    "  returns, the same process serves again — postgres.js reconnects on the next query.",
+    "  `Retry-After: 5` within about two seconds: refused connections fail at once, a",
+    "  connection attempt that hangs gives up after `DB_CONNECT_TIMEOUT` (3 s locally, 5 s",
+    "  deployed), and postgres.js waits at most 1 s between reconnection attempts (its default",
+    "  grows to 20 s, which the fault test caught as hanging requests). `/health` answers 503",
+    "  `unhealthy` within its 1.5 s check timeout. A batch of runs is one INSERT in one",
+    "  transaction: stored whole or not at all. When the database returns, the same process",
+    "  serves again — postgres.js reconnects on the next query.",
+    "- postgres.js 3.4.9 is patched (`patches/postgres@3.4.9.patch`, porsager/postgres#1154,",
+    "  #1208): a write queued on a connection whose socket had just closed threw an uncaught",
+    "  TypeError, which crashes a Node process, and could leave that connection unable to",
+    "  write again. The fault test reproduced it by stopping Postgres under load.",
+    "- Not covered: a database that stops answering on an open connection without closing",
+    "  it (a network partition). A query then waits for TCP keepalive; API Gateway's 29 s",
+    "  integration timeout bounds what the client sees.",
     "- S3 down: presigning is local arithmetic, so upload and download URLs are still issued;",
     "  the client's PUT then fails to connect, and nothing else in the API is affected.",
     "- Client gone mid-request: the handler finishes or rolls back; its connection returns to",
@@ -183,9 +215,12 @@ function policy(): string[] {
     "",
     "## Rate limiting",
     "",
-    "Deployed, rate limiting is API Gateway's job: the stage's throttling settings (burst and",
-    "steady rate, in `infra/`) answer 429 before a request reaches Lambda, and the 5XX and",
-    "throttle alarms watch it. The Hono app itself does not rate-limit, so the local server",
+    "Deployed, rate limiting is API Gateway's job: the stage's throttling (steady rate and",
+    "burst, from `infra/stage.ts`) answers 429 before a request reaches Lambda, and the",
+    "throttle alarms watch it:",
+    "",
+    ...throttle,
+    "The Hono app itself does not rate-limit, so the local server",
     "(`pnpm start`) has no limit: the load test above drives it at full speed and asserts that",
     "no request is refused with 429 — locally, load shows as latency, never as refusals or",
     "5xx. Database connections are bounded by the pool (`DB_POOL_MAX`, 10 locally, 1 per",
