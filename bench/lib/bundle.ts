@@ -85,21 +85,7 @@ const BANNER = [
   `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
 ].join("\n");
 
-/**
- * zod 4's `export * as locales` keeps all ~50 locale tables in any esbuild bundle (esbuild
- * cannot drop members of a re-exported namespace). zod only ever uses `en` unless told
- * otherwise; this shim leaves just that one.
- */
-export const zodEnglishOnly: Plugin = {
-  name: "zod-english-only",
-  setup(b) {
-    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
-      contents: `export { default as en } from "./en.js";`,
-      resolveDir: path.dirname(args.path),
-      loader: "js",
-    }));
-  },
-};
+export { zodEnglishOnly } from "../../infra/esbuild-plugins.mjs";
 
 export interface VariantOptions {
   outdir: string;

@@ -1,7 +1,8 @@
 /**
  * Bundles a Lambda handler the way `sst deploy` does for `runtime: "nodejs22.x"` with
- * `nodejs: { format: "esm", minify: true }` (SST's pkg/runtime/node/build.go): one esbuild
- * ESM file `<name>.mjs`, platform node, minified, names kept, `module` before `main`, the
+ * `nodejs: { format: "esm", minify: true, splitting: true, plugins }` (infra/api.ts; SST's
+ * pkg/runtime/node/build.go): esbuild ESM, entry `<name>.mjs` plus chunks, platform node,
+ * the plugins of infra/esbuild-plugins.mjs, minified, names kept, `module` before `main`, the
  * createRequire / __filename / __dirname banner that lets bundled CommonJS code run as ESM,
  * then `copyFiles` next to it. SST leaves esbuild's target at `esnext`; this pins `node22`,
  * the Lambda runtime, so esbuild lowers (or refuses) any syntax newer than Node 22. The
@@ -15,6 +16,7 @@ import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import plugins from "../../../infra/esbuild-plugins.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -40,11 +42,15 @@ export interface BundleOptions {
   /** Node version of the Lambda runtime (nodejs22.x). */
   target?: string;
   minify?: boolean;
+  /** Like `nodejs.splitting`: dynamic imports become chunks loaded when first used. */
+  splitting?: boolean;
 }
 
 export interface Bundle {
   /** The .mjs file Lambda loads. */
   file: string;
+  /** Bytes of the entry file and the chunks it imports statically: what a cold start reads. */
+  startBytes: number;
   /** The handler's export name. */
   exportName: string;
   /** Handler setting as Lambda sees it, e.g. `api.handler`. */
@@ -68,8 +74,12 @@ export async function bundleHandler(options: BundleOptions): Promise<Bundle> {
   await rm(options.outdir, { recursive: true, force: true });
   await mkdir(options.outdir, { recursive: true });
   const result = await build({
-    entryPoints: [entry],
-    outfile: file,
+    entryPoints: { [name]: entry },
+    outdir: options.outdir,
+    outExtension: { ".js": ".mjs" },
+    splitting: options.splitting ?? true,
+    chunkNames: "chunk.[hash]",
+    plugins,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -94,11 +104,22 @@ export async function bundleHandler(options: BundleOptions): Promise<Bundle> {
   const externalImports = [
     ...new Set(outputs.flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path))),
   ].sort();
+  const byFile = result.metafile.outputs;
+  const main = Object.keys(byFile).find((o) => path.resolve(o) === file);
+  const start = new Set<string>();
+  const visit = (output: string) => {
+    if (start.has(output)) return;
+    start.add(output);
+    for (const i of byFile[output]?.imports ?? [])
+      if (i.kind === "import-statement" && !i.external) visit(i.path);
+  };
+  if (main) visit(main);
   return {
     file,
     exportName,
     lambdaHandler: `${name}.${exportName}`,
     bytes: (await stat(file)).size,
+    startBytes: [...start].reduce((sum, o) => sum + (byFile[o]?.bytes ?? 0), 0),
     externalImports,
   };
 }
