@@ -41,6 +41,12 @@ export const api = new sst.aws.ApiGatewayV1("Api", {
   cors: false,
   accessLog: { retention: settings.api.accessLogRetention },
   transform: {
+    api: (args) => {
+      // Let gzip-compressed responses through as binary: the app compresses large lists
+      // (a job's runs) so they stay under Lambda's 6 MB response limit. With "*/*" the
+      // gateway also hands request bodies over base64-encoded; the Lambda adapter decodes them.
+      args.binaryMediaTypes = ["*/*"];
+    },
     deployment: (args, opts) => {
       // Gateway responses take effect with a deployment: redeploy when they change.
       args.triggers = $util.output(args.triggers).apply((triggers) => ({

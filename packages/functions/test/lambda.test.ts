@@ -1,4 +1,5 @@
 /** The Lambda entry point, fed real API Gateway REST (v1) proxy events. */
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { handler } from "../src/api";
 import { makeUser, runRequest } from "./helpers";
@@ -123,6 +124,38 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
       {} as never,
     );
     expect(json(page).jobs.map((j: { id: number }) => j.id)).toEqual([job.id]);
+  });
+
+  it("gzips a long run list for clients that accept it, base64-encoded for the gateway", async () => {
+    const { token } = await makeUser();
+    const headers = { "Offline-Token": `Bearer ${token}`, "content-type": "application/json" };
+    const jobId = json(
+      await handler(
+        restEvent("POST", "/jobs/register", { headers, body: '{"tags":[]}' }),
+        {} as never,
+      ),
+    ).id;
+    const runs = Array.from({ length: 200 }, () => runRequest(jobId));
+    await handler(
+      restEvent("POST", "/runs", { headers, body: JSON.stringify({ runRequests: runs }) }),
+      {} as never,
+    );
+    const query = { job_id: [String(jobId)] };
+    const plain = await handler(restEvent("GET", "/runs", { headers, query }), {} as never);
+    expect(plain.isBase64Encoded).toBe(false);
+    const gzipped = await handler(
+      restEvent("GET", "/runs", {
+        headers: { ...headers, "accept-encoding": "gzip, deflate" },
+        query,
+      }),
+      {} as never,
+    );
+    expect(gzipped.statusCode).toBe(200);
+    expect(gzipped.isBase64Encoded).toBe(true);
+    const bytes = Buffer.from(gzipped.body, "base64");
+    expect(bytes.length).toBeLessThan(plain.body.length / 10);
+    expect(JSON.parse(gunzipSync(bytes).toString())).toEqual(JSON.parse(plain.body));
+    expect(JSON.parse(plain.body).runs).toHaveLength(200);
   });
 
   it("routes on the proxy path under a custom domain's base path", async () => {

@@ -10,6 +10,7 @@ import { Id } from "@fred/core/util";
 import { createRoute, z } from "@hono/zod-openapi";
 import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
+import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { RunStatus } from "../view";
@@ -35,6 +36,8 @@ const EpxRun = z
 
 export const epx = router();
 for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUser);
+// The client reads every run of a job at once: compress (it sends Accept-Encoding: gzip).
+epx.on("GET", "/runs", compressed);
 
 epx.openapi(
   createRoute({

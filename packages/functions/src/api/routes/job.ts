@@ -4,6 +4,7 @@ import { Upload } from "@fred/core/upload";
 import { Id } from "@fred/core/util";
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../middleware/auth";
+import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { JobView, jobView, RunView, runView, UploadView, uploadView } from "../view";
@@ -26,6 +27,7 @@ const CreateJob = Job.CreateInput.omit({ userId: true }).meta({ id: "CreateJob" 
 export const jobs = router();
 // Hono's "/x/*" matches "/x" too: one registration covers the collection and its items.
 jobs.use("/api/v1/jobs/*", requireUser);
+jobs.on("GET", "/api/v1/jobs/:job_id/runs", compressed);
 
 jobs.openapi(
   createRoute({
