@@ -94,7 +94,7 @@ afterAll(async () => {
       "requests made": figures.requests,
       "requests in flight when the database stopped": figures.inFlightAtStop,
       "requests sent while the database was down": figures.outageRequests,
-      "… answered 503 `unavailable` with Retry-After": figures.outage503,
+      "… answered 503 (`unavailable` + Retry-After; `/health`: unhealthy)": figures.outage503,
       "slowest answer while down (ms)": figures.outageMaxMs,
       "`/health` answer while down (ms)": figures.healthDownMs,
       "recovery after restart, same process (ms)": figures.recoveryMs,
