@@ -56,6 +56,27 @@ export function useTransaction<T>(cb: (tx: Executor) => Promise<T>): Promise<T> 
   return guard(() => cb(current.getStore() ?? db()));
 }
 
+/**
+ * A query for a hot path, built once per client instead of on every call (drizzle's query
+ * building costs more than a simple query's round trip on loopback). `prepare: false`
+ * still holds: postgres.js sends it unnamed, so RDS Proxy does not pin the connection.
+ * Inside a transaction the query is built on that transaction, as any other.
+ */
+export function prepared<Q extends { execute(values?: Record<string, unknown>): Promise<unknown> }>(
+  build: (on: Executor) => Q,
+) {
+  const cache = new WeakMap<Executor, Q>();
+  return (values: Record<string, unknown>) =>
+    guard(async () => {
+      const tx = current.getStore();
+      if (tx) return (await build(tx).execute(values)) as Awaited<ReturnType<Q["execute"]>>;
+      const on = db();
+      const query = cache.get(on) ?? build(on);
+      cache.set(on, query);
+      return (await query.execute(values)) as Awaited<ReturnType<Q["execute"]>>;
+    });
+}
+
 /** Runs `cb` in a transaction: the caller's, or a new one that commits when `cb` resolves. */
 export function createTransaction<T>(cb: (tx: Transaction) => Promise<T>): Promise<T> {
   const tx = current.getStore();

@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { useTransaction } from "../drizzle";
+import { prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { fn, Id, jsonProblem, storable, Text } from "../util";
 import { jobStatus, jobTable } from "./job.sql";
@@ -91,16 +91,24 @@ export namespace Job {
   const Ref = z.strictObject({ userId: Id, jobId: Id });
 
   /** A job of this user; another user's job is "not found", never "forbidden". */
-  export const get = fn(Ref, (input) =>
-    useTransaction(async (tx) => {
-      const [row] = await tx
-        .select()
-        .from(jobTable)
-        .where(and(eq(jobTable.id, input.jobId), eq(jobTable.userId, input.userId)));
-      if (!row) throw new NotFoundError("Job", input.jobId);
-      return row;
-    }),
+  const byId = prepared((on) =>
+    on
+      .select()
+      .from(jobTable)
+      .where(
+        and(
+          eq(jobTable.id, sql.placeholder("jobId")),
+          eq(jobTable.userId, sql.placeholder("userId")),
+        ),
+      )
+      .prepare("job_by_id"),
   );
+
+  export const get = fn(Ref, async (input) => {
+    const [row] = await byId(input);
+    if (!row) throw new NotFoundError("Job", input.jobId);
+    return row;
+  });
 
   /** Newest first, keyset-paged on id: `cursor` is the last id of the previous page. */
   export const list = fn(

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, gt, inArray, isNotNull, Param, sql } from "drizzle-orm";
 import { z } from "zod";
-import { createTransaction, fromRow, useTransaction } from "../drizzle";
+import { createTransaction, fromRow, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { jobTable } from "../job/job.sql";
 import { fn, Id, Text } from "../util";
@@ -61,16 +61,24 @@ export namespace Run {
 
   const Ref = z.strictObject({ userId: Id, runId: Id });
 
-  export const get = fn(Ref, (input) =>
-    useTransaction(async (tx) => {
-      const [row] = await tx
-        .select()
-        .from(runTable)
-        .where(and(eq(runTable.id, input.runId), eq(runTable.userId, input.userId)));
-      if (!row) throw new NotFoundError("Run", input.runId);
-      return row;
-    }),
+  const byId = prepared((on) =>
+    on
+      .select()
+      .from(runTable)
+      .where(
+        and(
+          eq(runTable.id, sql.placeholder("runId")),
+          eq(runTable.userId, sql.placeholder("userId")),
+        ),
+      )
+      .prepare("run_by_id"),
   );
+
+  export const get = fn(Ref, async (input) => {
+    const [row] = await byId(input);
+    if (!row) throw new NotFoundError("Run", input.runId);
+    return row;
+  });
 
   /** A page of a job's runs in id order; `cursor` is the last id of the previous page. */
   export const list = fn(
@@ -113,18 +121,19 @@ export namespace Run {
   );
 
   /** How many of a job's runs are in each status. */
-  export const countByStatus = fn(Id, (jobId) =>
-    useTransaction(async (tx) => {
-      const rows = await tx
-        .select({ status: runTable.status, n: count() })
-        .from(runTable)
-        .where(eq(runTable.jobId, jobId))
-        .groupBy(runTable.status);
-      return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<
-        Record<Status, number>
-      >;
-    }),
+  const statusCounts = prepared((on) =>
+    on
+      .select({ status: runTable.status, n: count() })
+      .from(runTable)
+      .where(eq(runTable.jobId, sql.placeholder("jobId")))
+      .groupBy(runTable.status)
+      .prepare("run_status_counts"),
   );
+
+  export const countByStatus = fn(Id, async (jobId) => {
+    const rows = await statusCounts({ jobId });
+    return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<Record<Status, number>>;
+  });
 
   export const UpdateInput = Ref.extend({
     status: Status.optional(),

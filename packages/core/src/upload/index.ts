@@ -1,6 +1,6 @@
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { createTransaction, useTransaction } from "../drizzle";
+import { createTransaction, prepared } from "../drizzle";
 import { InvalidError } from "../error";
 import { Job } from "../job";
 import { Run } from "../run";
@@ -88,15 +88,16 @@ export namespace Upload {
     return presigned;
   });
 
-  export const listForJob = fn(Id, (jobId) =>
-    useTransaction((tx) =>
-      tx
-        .select()
-        .from(uploadTable)
-        .where(eq(uploadTable.jobId, jobId))
-        .orderBy(asc(uploadTable.id)),
-    ),
+  const forJob = prepared((on) =>
+    on
+      .select()
+      .from(uploadTable)
+      .where(eq(uploadTable.jobId, sql.placeholder("jobId")))
+      .orderBy(asc(uploadTable.id))
+      .prepare("uploads_for_job"),
   );
+
+  export const listForJob = fn(Id, (jobId) => forJob({ jobId }));
 
   /** Presigned GETs for the job's runs whose results are uploaded. */
   export const results = fn(z.strictObject({ userId: Id, jobId: Id }), async (input) => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { createTransaction, pgCode, useTransaction } from "../drizzle";
+import { createTransaction, pgCode, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError, UnauthorizedError } from "../error";
 import { fn, Id, Text } from "../util";
 import { apiTokenTable, userTable } from "./user.sql";
@@ -32,6 +32,15 @@ export namespace Token {
     /** Days until the token expires; omitted means it does not expire. */
     ttlDays: z.number().int().positive().max(3650).optional(),
   });
+
+  const byHash = prepared((on) =>
+    on
+      .select({ token: apiTokenTable, user: userTable })
+      .from(apiTokenTable)
+      .innerJoin(userTable, eq(userTable.id, apiTokenTable.userId))
+      .where(eq(apiTokenTable.tokenHash, sql.placeholder("hash")))
+      .prepare("token_by_hash"),
+  );
 
   export function generate(): string {
     return PREFIX + randomBytes(32).toString("base64url");
@@ -70,11 +79,7 @@ export namespace Token {
     if (!token.startsWith(PREFIX) || token.length > 200) throw new UnauthorizedError();
     const digest = hash(token);
     return useTransaction(async (tx) => {
-      const [row] = await tx
-        .select({ token: apiTokenTable, user: userTable })
-        .from(apiTokenTable)
-        .innerJoin(userTable, eq(userTable.id, apiTokenTable.userId))
-        .where(eq(apiTokenTable.tokenHash, digest));
+      const [row] = await byHash({ hash: digest });
       const now = Date.now();
       if (
         !row ||

@@ -223,6 +223,7 @@ describe("database down while requests are in flight", () => {
     figures.healthDownMs = Math.round(health.ms);
     expect(health.status).toBe(503);
     expect(health.body).toMatchObject({ status: "unhealthy" });
+    expect(health.retryAfter).toBe("5");
     expect(health.ms).toBeLessThan(FAST_MS);
 
     await new Promise((r) => setTimeout(r, 2500));

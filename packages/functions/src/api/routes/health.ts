@@ -55,6 +55,7 @@ export const health = router().openapi(
       checks: { database: db },
     };
     c.header("cache-control", "no-store");
+    if (db !== "ok") c.header("Retry-After", "5");
     return db === "ok" ? c.json(body, 200) : c.json(body, 503);
   },
 );
