@@ -13,6 +13,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Bundle, bundleHandler, invokeBundle, ROOT } from "../../scripts/src/bundle";
 import { createTestDatabase } from "../../scripts/src/test/database";
+import { restEvent } from "./rest-event";
 
 const work = await mkdtemp(path.join(tmpdir(), "fred-bundle-"));
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -104,42 +105,6 @@ type ProxyResult = {
   isBase64Encoded?: boolean;
 };
 
-/** An API Gateway REST API proxy event, as the `ANY /{proxy+}` and `ANY /` routes send it. */
-function restEvent(method: string, path: string, headers: Record<string, string> = {}) {
-  const all = { host: "abc123.execute-api.us-east-1.amazonaws.com", accept: "*/*", ...headers };
-  const resource = path === "/" ? "/" : "/{proxy+}";
-  return {
-    resource,
-    path,
-    httpMethod: method,
-    headers: all,
-    multiValueHeaders: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, [v]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: resource === "/" ? null : { proxy: path.slice(1) },
-    stageVariables: null,
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abc123",
-      domainName: "abc123.execute-api.us-east-1.amazonaws.com",
-      domainPrefix: "abc123",
-      extendedRequestId: "ext-1",
-      httpMethod: method,
-      identity: { sourceIp: "203.0.113.9", userAgent: "curl/8.5.0" },
-      path: `/production${path}`,
-      protocol: "HTTP/1.1",
-      requestId: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-      requestTime: "23/Nov/2026:06:40:00 +0000",
-      requestTimeEpoch: 1795416000000,
-      resourceId: "res1",
-      resourcePath: resource,
-      stage: "production",
-    },
-    body: null,
-    isBase64Encoded: false,
-  };
-}
-
 const header = (res: ProxyResult, name: string) =>
   res.headers?.[name] ?? res.multiValueHeaders?.[name]?.[0];
 
@@ -163,13 +128,13 @@ describe("API bundle", () => {
     const { User } = await import("@fred/core/user");
     const { token } = await User.provision({ name: "bundle" });
     const auth = { authorization: `Bearer ${token.token}`, "content-type": "application/json" };
-    const register = { ...restEvent("POST", "/jobs/register", auth), body: '{"tags":[]}' };
+    const register = restEvent("POST", "/jobs/register", { headers: auth, body: '{"tags":[]}' });
     const [job] = await invokeBundle<ProxyResult>(bundle, [register], { env: appEnv() });
     const jobId = JSON.parse(job!.body).id as number;
-    const upload = {
-      ...restEvent("POST", "/jobs", auth),
+    const upload = restEvent("POST", "/jobs", {
+      headers: auth,
       body: JSON.stringify({ jobId, context: "job", type: "config" }),
-    };
+    });
     const [presigned] = await invokeBundle<ProxyResult>(bundle, [upload], { env: appEnv() });
     expect(presigned?.statusCode).toBe(200);
     const put = await fetch(JSON.parse(presigned!.body).url, { method: "PUT", body: "{}" });
@@ -184,9 +149,11 @@ describe("API bundle", () => {
         restEvent("GET", "/health"),
         restEvent("GET", "/no/such/route"),
         restEvent("OPTIONS", "/api/v1/jobs", {
-          origin,
-          "access-control-request-method": "POST",
-          "access-control-request-headers": "authorization,content-type",
+          headers: {
+            origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization,content-type",
+          },
         }),
       ],
       { env: appEnv() },

@@ -44,18 +44,7 @@ export async function makeUser(name = "Ada") {
   return { user, token: token.token, tokenId: token.info.id };
 }
 
-export function runRequest(jobId: number, overrides: Record<string, unknown> = {}) {
-  return {
-    jobId,
-    workingDir: "/home/epx/work",
-    size: "hot",
-    fredVersion: "11.0.1",
-    population: { version: "US_2010.v5", locations: ["Allegheny_County_PA"] },
-    fredArgs: [{ flag: "-p", value: "main.fred" }],
-    fredFiles: ["/home/epx/work/main.fred"],
-    ...overrides,
-  };
-}
+export { runRequest } from "../../core/test/fixtures";
 
 /** The epx client's headers. */
 export function epxHeaders() {
