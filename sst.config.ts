@@ -23,6 +23,7 @@ export default $config({
     const { migrator } = await import("./infra/migrations");
     const { api, apiFunction } = await import("./infra/api");
     const { alerts } = await import("./infra/monitoring");
+    await import("./infra/maintenance");
     await import("./infra/dev");
 
     return {
