@@ -14,7 +14,12 @@ export async function handler() {
   const folder =
     process.env.MIGRATIONS_PATH ??
     path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), "migrations");
-  const client = postgres(Config.databaseUrl(), { max: 1, prepare: false, onnotice: () => {} });
+  const client = postgres(Config.databaseUrl(), {
+    max: 1,
+    prepare: false,
+    ssl: Config.databaseSsl(),
+    onnotice: () => {},
+  });
   const started = Date.now();
   try {
     await reachable(client, Number(process.env.MIGRATOR_WAIT_MS ?? 120_000));

@@ -30,6 +30,20 @@ export namespace Config {
     );
   }
 
+  /**
+   * TLS to the database. Deployed (the SST link) it is required: RDS and RDS Proxy accept
+   * TLS, and traffic inside the VPC stays encrypted. Locally off. DB_SSL overrides
+   * (`require`, `verify-full`, `disable`).
+   */
+  export function databaseSsl(): "require" | "verify-full" | false {
+    const mode = process.env.DB_SSL;
+    if (mode === "require" || mode === "verify-full") return mode;
+    if (mode === "disable" || process.env.DATABASE_URL) return false;
+    return linked(() => (Resource as unknown as Record<string, DatabaseLink>).Database?.host)
+      ? "require"
+      : false;
+  }
+
   /** Connections per process: one per Lambda container, a few more for a long-lived server. */
   export function poolSize(): number {
     return Number(process.env.DB_POOL_MAX ?? (process.env.AWS_LAMBDA_FUNCTION_NAME ? 1 : 10));

@@ -20,6 +20,7 @@ export function db(): Database {
   if (!database) {
     client = postgres(Config.databaseUrl(), {
       prepare: false,
+      ssl: Config.databaseSsl(),
       max: Config.poolSize(),
       idle_timeout: Number(process.env.DB_IDLE_TIMEOUT ?? 20),
       connect_timeout: Number(process.env.DB_CONNECT_TIMEOUT ?? 3),
