@@ -7,8 +7,8 @@
  * with retention.
  */
 import { database } from "./database";
+import { lambdaDefaults } from "./lambda";
 import { migrated } from "./migrations";
-import { vpc } from "./network";
 import { secrets } from "./secrets";
 import { settings } from "./settings";
 import { GATEWAY_RESPONSES, gatewayCorsHeaders, gatewayResponseTemplate } from "./stage";
@@ -17,17 +17,11 @@ import { uploads } from "./storage";
 export const apiFunction = new sst.aws.Function("ApiFunction", {
   description: "fred-platform HTTP API (Hono)",
   handler: "packages/functions/src/api.handler",
-  runtime: "nodejs22.x",
-  architecture: "arm64",
+  ...lambdaDefaults,
   memory: `${settings.api.memoryMb} MB`,
   timeout: `${settings.api.timeoutSeconds} seconds`,
-  vpc,
   link: [database, uploads, ...secrets],
   environment: settings.api.environment,
-  logging: { format: "json", retention: settings.api.logRetention },
-  // Splitting keeps what only some requests need (the S3 SDK, behind a dynamic import)
-  // out of the chunk every cold start loads; the plugins drop zod's unused locales.
-  nodejs: { format: "esm", minify: true, splitting: true, plugins: "./infra/esbuild-plugins.mjs" },
   transform: {
     function: (_args, opts) => {
       // New code goes live only after the migrations it expects have been applied.

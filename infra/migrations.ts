@@ -10,7 +10,7 @@
 import path from "node:path";
 import { database } from "./database";
 import { hashDirectory } from "./hash";
-import { vpc } from "./network";
+import { lambdaDefaults } from "./lambda";
 import { settings } from "./settings";
 
 const migrationsHash = hashDirectory(path.join($cli.paths.root, "migrations"));
@@ -20,15 +20,11 @@ export const migrator = $dev
   : new sst.aws.Function("Migrator", {
       description: "Applies migrations/ to the database on deploy",
       handler: "packages/functions/src/migrator.handler",
-      runtime: "nodejs22.x",
-      architecture: "arm64",
+      ...lambdaDefaults,
       memory: `${settings.migrator.memoryMb} MB`,
       timeout: `${settings.migrator.timeoutSeconds} seconds`,
-      vpc,
       link: [database],
       copyFiles: [{ from: "migrations", to: "migrations" }],
-      logging: { format: "json", retention: settings.api.logRetention },
-      nodejs: { format: "esm", minify: true },
     });
 
 export const migrated = migrator
