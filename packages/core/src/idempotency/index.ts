@@ -3,7 +3,7 @@ import { and, eq, lte, sql } from "drizzle-orm";
 import { z } from "zod";
 import { createTransaction, type Transaction, useTransaction } from "../drizzle";
 import { ConflictError, IdempotencyMismatchError } from "../error";
-import { Id, invalid } from "../util";
+import { Id, invalid, lazy } from "../util";
 import { idempotencyTable } from "./idempotency.sql";
 
 /**
@@ -23,9 +23,11 @@ export namespace Idempotency {
   export const TTL_HOURS = 24;
 
   /** What a client may send: 1..255 visible ASCII characters (a UUID is typical). */
-  export const Key = z
-    .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+  export const Key = lazy(() =>
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{1,255}$/, "Idempotency-Key must be 1 to 255 visible ASCII characters."),
+  );
 
   export interface Response {
     status: number;
@@ -45,12 +47,14 @@ export namespace Idempotency {
     return hash.digest("hex");
   }
 
-  const Claim = z.strictObject({
-    userId: Id,
-    key: Key,
-    fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
-  });
-  export type Claim = z.input<typeof Claim>;
+  const Claim = lazy(() =>
+    z.strictObject({
+      userId: Id,
+      key: Key(),
+      fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
+    }),
+  );
+  export type Claim = z.input<ReturnType<typeof Claim>>;
 
   /**
    * Runs `work` once per (user, key). `work` produces the response; only a 2xx response is
@@ -58,7 +62,7 @@ export namespace Idempotency {
    * everything back, so the client may retry with the same key.
    */
   export async function once(claim: Claim, work: () => Promise<Response>): Promise<Outcome> {
-    const parsed = Claim.safeParse(claim);
+    const parsed = Claim().safeParse(claim);
     if (!parsed.success) throw invalid(parsed.error);
     const input = parsed.data;
     try {
@@ -103,7 +107,10 @@ export namespace Idempotency {
   }
 
   /** The response stored under a live key, if the request matches the one that set it. */
-  async function stored(tx: Transaction, input: z.output<typeof Claim>): Promise<Response> {
+  async function stored(
+    tx: Transaction,
+    input: z.output<ReturnType<typeof Claim>>,
+  ): Promise<Response> {
     const [row] = await tx
       .select()
       .from(idempotencyTable)

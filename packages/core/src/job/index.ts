@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
-import { fn, Id, jsonProblem, storable, Text } from "../util";
+import { fn, Id, jsonProblem, lazy, storable, Text } from "../util";
 import { jobStatus, jobTable } from "./job.sql";
 
 export namespace Job {
@@ -29,48 +29,43 @@ export namespace Job {
     pageSize: 100,
   } as const;
 
-  export const Info = z.object({
-    id: z.number().int(),
-    userId: z.number().int(),
-    name: z.string().nullable(),
-    description: z.string().nullable(),
-    tags: z.array(z.string()),
-    status: Status,
-    metadata: z.record(z.string(), z.unknown()),
-    timeCreated: z.date(),
-    timeUpdated: z.date(),
-  });
-  export type Info = z.infer<typeof Info>;
+  export type Info = typeof jobTable.$inferSelect;
 
-  export const Tag = z
-    .string()
-    .trim()
-    .min(1)
-    .max(LIMITS.tagLength)
-    .refine((t) => !/\p{Cc}/u.test(t), "Tags may not contain control characters.")
-    .refine(storable, "Tags must be valid Unicode (no lone surrogates).");
+  export const Tag = lazy(() =>
+    z
+      .string()
+      .trim()
+      .min(1)
+      .max(LIMITS.tagLength)
+      .refine((t) => !/\p{Cc}/u.test(t), "Tags may not contain control characters.")
+      .refine(storable, "Tags must be valid Unicode (no lone surrogates)."),
+  );
 
-  export const Metadata = z.record(z.string().max(200), z.unknown()).superRefine((m, ctx) => {
-    // Postgres jsonb cannot store \u0000 or a lone surrogate; refuse them rather than
-    // fail (or lose data). Depth first: JSON.stringify of deep nesting overflows.
-    const problem = jsonProblem(m, LIMITS.metadataDepth);
-    if (problem) {
-      ctx.addIssue({ code: "custom", message: `Metadata ${problem}.` });
-    } else if (Buffer.byteLength(JSON.stringify(m)) > LIMITS.metadataBytes) {
-      ctx.addIssue({
-        code: "custom",
-        message: `Metadata may be at most ${LIMITS.metadataBytes} bytes of JSON.`,
-      });
-    }
-  });
+  export const Metadata = lazy(() =>
+    z.record(z.string().max(200), z.unknown()).superRefine((m, ctx) => {
+      // Postgres jsonb cannot store \u0000 or a lone surrogate; refuse them rather than
+      // fail (or lose data). Depth first: JSON.stringify of deep nesting overflows.
+      const problem = jsonProblem(m, LIMITS.metadataDepth);
+      if (problem) {
+        ctx.addIssue({ code: "custom", message: `Metadata ${problem}.` });
+      } else if (Buffer.byteLength(JSON.stringify(m)) > LIMITS.metadataBytes) {
+        ctx.addIssue({
+          code: "custom",
+          message: `Metadata may be at most ${LIMITS.metadataBytes} bytes of JSON.`,
+        });
+      }
+    }),
+  );
 
-  export const CreateInput = z.strictObject({
-    userId: Id,
-    name: Text(LIMITS.name).optional(),
-    description: Text(LIMITS.description).optional(),
-    tags: z.array(Tag).max(LIMITS.tags).default([]),
-    metadata: Metadata.default({}),
-  });
+  export const CreateInput = lazy(() =>
+    z.strictObject({
+      userId: Id,
+      name: Text(LIMITS.name).optional(),
+      description: Text(LIMITS.description).optional(),
+      tags: z.array(Tag()).max(LIMITS.tags).default([]),
+      metadata: Metadata().default({}),
+    }),
+  );
 
   export const create = fn(CreateInput, (input) =>
     useTransaction(async (tx) => {
@@ -88,7 +83,7 @@ export namespace Job {
     }),
   );
 
-  const Ref = z.strictObject({ userId: Id, jobId: Id });
+  const Ref = lazy(() => z.strictObject({ userId: Id, jobId: Id }));
 
   /** A job of this user; another user's job is "not found", never "forbidden". */
   const byId = prepared((on) =>
@@ -112,11 +107,12 @@ export namespace Job {
 
   /** Newest first, keyset-paged on id: `cursor` is the last id of the previous page. */
   export const list = fn(
-    z.strictObject({
-      userId: Id,
-      limit: z.number().int().min(1).max(LIMITS.pageSize).default(20),
-      cursor: Id.optional(),
-    }),
+    () =>
+      z.strictObject({
+        userId: Id,
+        limit: z.number().int().min(1).max(LIMITS.pageSize).default(20),
+        cursor: Id.optional(),
+      }),
     (input) =>
       useTransaction(async (tx) => {
         const rows = await tx
@@ -140,32 +136,34 @@ export namespace Job {
    * Moves a job to `to`, refusing moves the state machine does not allow. The check and
    * the write are one UPDATE, so two racing transitions cannot both succeed.
    */
-  export const transition = fn(Ref.extend({ to: Status }), (input) =>
-    useTransaction(async (tx) => {
-      const from = (Object.keys(TRANSITIONS) as Status[]).filter((s) =>
-        TRANSITIONS[s].includes(input.to),
-      );
-      const [row] = from.length
-        ? await tx
-            .update(jobTable)
-            .set({ status: input.to })
-            .where(
-              and(
-                eq(jobTable.id, input.jobId),
-                eq(jobTable.userId, input.userId),
-                inArray(jobTable.status, from),
-              ),
-            )
-            .returning()
-        : [];
-      if (row) return row;
-      const current = await get({ userId: input.userId, jobId: input.jobId });
-      throw new ConflictError(`A ${current.status} job cannot become ${input.to}.`, {
-        from: current.status,
-        to: input.to,
-        allowed: TRANSITIONS[current.status],
-      });
-    }),
+  export const transition = fn(
+    () => Ref().extend({ to: Status }),
+    (input) =>
+      useTransaction(async (tx) => {
+        const from = (Object.keys(TRANSITIONS) as Status[]).filter((s) =>
+          TRANSITIONS[s].includes(input.to),
+        );
+        const [row] = from.length
+          ? await tx
+              .update(jobTable)
+              .set({ status: input.to })
+              .where(
+                and(
+                  eq(jobTable.id, input.jobId),
+                  eq(jobTable.userId, input.userId),
+                  inArray(jobTable.status, from),
+                ),
+              )
+              .returning()
+          : [];
+        if (row) return row;
+        const current = await get({ userId: input.userId, jobId: input.jobId });
+        throw new ConflictError(`A ${current.status} job cannot become ${input.to}.`, {
+          from: current.status,
+          to: input.to,
+          allowed: TRANSITIONS[current.status],
+        });
+      }),
   );
 
   /** created → submitted, if the job is still created; otherwise nothing happens. */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { createTransaction, fromRow, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { jobTable } from "../job/job.sql";
-import { fn, Id, Text } from "../util";
+import { fn, Id, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
 
@@ -19,11 +19,13 @@ export namespace Run {
   /** Jobs that no longer accept runs. */
   const CLOSED: readonly string[] = ["completed", "cancelled"];
 
-  export const SubmitInput = z.strictObject({
-    userId: Id,
-    runs: z.array(RunRequest).min(1).max(LIMITS.batch),
-    epxClientVersion: Text(64).optional(),
-  });
+  export const SubmitInput = lazy(() =>
+    z.strictObject({
+      userId: Id,
+      runs: z.array(RunRequest()).min(1).max(LIMITS.batch),
+      epxClientVersion: Text(64).optional(),
+    }),
+  );
 
   /**
    * Submits a batch: every job must be the caller's and open, and the runs go in as ONE
@@ -59,7 +61,7 @@ export namespace Run {
     }),
   );
 
-  const Ref = z.strictObject({ userId: Id, runId: Id });
+  const Ref = lazy(() => z.strictObject({ userId: Id, runId: Id }));
 
   const byId = prepared((on) =>
     on
@@ -82,12 +84,13 @@ export namespace Run {
 
   /** A page of a job's runs in id order; `cursor` is the last id of the previous page. */
   export const list = fn(
-    z.strictObject({
-      userId: Id,
-      jobId: Id,
-      limit: z.number().int().min(1).max(LIMITS.pageSize).default(100),
-      cursor: Id.optional(),
-    }),
+    () =>
+      z.strictObject({
+        userId: Id,
+        jobId: Id,
+        limit: z.number().int().min(1).max(LIMITS.pageSize).default(100),
+        cursor: Id.optional(),
+      }),
     (input) =>
       useTransaction(async (tx) => {
         await assertJob(input.userId, input.jobId);
@@ -108,8 +111,10 @@ export namespace Run {
       }),
   );
 
+  const JobRef = lazy(() => z.strictObject({ userId: Id, jobId: Id }));
+
   /** Every run of a job, for the epx client, which does not page. */
-  export const all = fn(z.strictObject({ userId: Id, jobId: Id }), (input) =>
+  export const all = fn(JobRef, (input) =>
     useTransaction(async (tx) => {
       await assertJob(input.userId, input.jobId);
       return tx
@@ -130,18 +135,25 @@ export namespace Run {
       .prepare("run_status_counts"),
   );
 
-  export const countByStatus = fn(Id, async (jobId) => {
-    const rows = await statusCounts({ jobId });
-    return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<Record<Status, number>>;
-  });
+  export const countByStatus = fn(
+    () => Id,
+    async (jobId) => {
+      const rows = await statusCounts({ jobId });
+      return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<
+        Record<Status, number>
+      >;
+    },
+  );
 
-  export const UpdateInput = Ref.extend({
-    status: Status.optional(),
-    podPhase: Text(64).nullable().optional(),
-    containerStatus: Text(256).nullable().optional(),
-    userDeleted: z.boolean().optional(),
-    resultsUploaded: z.literal(true).optional(),
-  });
+  export const UpdateInput = lazy(() =>
+    Ref().extend({
+      status: Status.optional(),
+      podPhase: Text(64).nullable().optional(),
+      containerStatus: Text(256).nullable().optional(),
+      userDeleted: z.boolean().optional(),
+      resultsUploaded: z.literal(true).optional(),
+    }),
+  );
 
   /** What the runner reports about a run: status, pod phase, results uploaded. */
   export const update = fn(UpdateInput, ({ userId, runId, resultsUploaded, ...changes }) =>
@@ -164,7 +176,7 @@ export namespace Run {
   );
 
   /** Runs of a job whose results are uploaded, with their keys. */
-  export const withResults = fn(z.strictObject({ userId: Id, jobId: Id }), (input) =>
+  export const withResults = fn(JobRef, (input) =>
     useTransaction(async (tx) => {
       await assertJob(input.userId, input.jobId);
       return tx

@@ -4,7 +4,7 @@ import { createTransaction, prepared } from "../drizzle";
 import { InvalidError } from "../error";
 import { Job } from "../job";
 import { Run } from "../run";
-import { fn, Id, Text } from "../util";
+import { fn, Id, lazy, Text } from "../util";
 import { presignGet, presignPut } from "./s3";
 import { uploadContext, uploadTable, uploadType } from "./upload.sql";
 
@@ -37,16 +37,18 @@ export namespace Upload {
     },
   };
 
-  export const IssueInput = z.strictObject({
-    userId: Id,
-    jobId: Id,
-    runId: Id.optional(),
-    context: Context,
-    type: Type,
-    contentType: Text(255)
-      .regex(/^[\w.+-]+\/[\w.+-]+$/, "Expected a MIME type such as application/zip.")
-      .optional(),
-  });
+  export const IssueInput = lazy(() =>
+    z.strictObject({
+      userId: Id,
+      jobId: Id,
+      runId: Id.optional(),
+      context: Context,
+      type: Type,
+      contentType: Text(255)
+        .regex(/^[\w.+-]+\/[\w.+-]+$/, "Expected a MIME type such as application/zip.")
+        .optional(),
+    }),
+  );
 
   /**
    * A presigned PUT for one of a job's artifacts, recorded so every object has an owner.
@@ -97,13 +99,19 @@ export namespace Upload {
       .prepare("uploads_for_job"),
   );
 
-  export const listForJob = fn(Id, (jobId) => forJob({ jobId }));
+  export const listForJob = fn(
+    () => Id,
+    (jobId) => forJob({ jobId }),
+  );
 
   /** Presigned GETs for the job's runs whose results are uploaded. */
-  export const results = fn(z.strictObject({ userId: Id, jobId: Id }), async (input) => {
-    const runs = await Run.withResults(input);
-    return Promise.all(
-      runs.map(async (run) => ({ runId: run.id, url: (await presignGet(run.resultsKey!)).url })),
-    );
-  });
+  export const results = fn(
+    () => z.strictObject({ userId: Id, jobId: Id }),
+    async (input) => {
+      const runs = await Run.withResults(input);
+      return Promise.all(
+        runs.map(async (run) => ({ runId: run.id, url: (await presignGet(run.resultsKey!)).url })),
+      );
+    },
+  );
 }

@@ -3,7 +3,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { createTransaction, pgCode, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError, UnauthorizedError } from "../error";
-import { fn, Id, Text } from "../util";
+import { fn, Id, lazy, Text } from "../util";
 import { apiTokenTable, userTable } from "./user.sql";
 
 /**
@@ -14,24 +14,16 @@ export namespace Token {
   export const PREFIX = "epx_";
   const SHOWN = 12; // characters of the token kept as its visible prefix
 
-  export const Info = z.object({
-    id: z.number().int(),
-    userId: z.number().int(),
-    prefix: z.string(),
-    label: z.string().nullable(),
-    timeCreated: z.date(),
-    timeLastUsed: z.date().nullable(),
-    timeExpires: z.date().nullable(),
-    timeRevoked: z.date().nullable(),
-  });
-  export type Info = z.infer<typeof Info>;
+  export type Info = Omit<typeof apiTokenTable.$inferSelect, "tokenHash">;
 
-  export const IssueInput = z.strictObject({
-    userId: Id,
-    label: Text(200).trim().optional(),
-    /** Days until the token expires; omitted means it does not expire. */
-    ttlDays: z.number().int().positive().max(3650).optional(),
-  });
+  export const IssueInput = lazy(() =>
+    z.strictObject({
+      userId: Id,
+      label: Text(200).trim().optional(),
+      /** Days until the token expires; omitted means it does not expire. */
+      ttlDays: z.number().int().positive().max(3650).optional(),
+    }),
+  );
 
   const byHash = prepared((on) =>
     on
@@ -100,33 +92,37 @@ export namespace Token {
     });
   }
 
-  export const revoke = fn(z.strictObject({ userId: Id, tokenId: Id }), (input) =>
-    useTransaction(async (tx) => {
-      const [row] = await tx
-        .update(apiTokenTable)
-        .set({ timeRevoked: new Date() })
-        .where(
-          and(
-            eq(apiTokenTable.id, input.tokenId),
-            eq(apiTokenTable.userId, input.userId),
-            isNull(apiTokenTable.timeRevoked),
-          ),
-        )
-        .returning();
-      if (!row) throw new NotFoundError("Token", input.tokenId);
-      return toInfo(row);
-    }),
+  export const revoke = fn(
+    () => z.strictObject({ userId: Id, tokenId: Id }),
+    (input) =>
+      useTransaction(async (tx) => {
+        const [row] = await tx
+          .update(apiTokenTable)
+          .set({ timeRevoked: new Date() })
+          .where(
+            and(
+              eq(apiTokenTable.id, input.tokenId),
+              eq(apiTokenTable.userId, input.userId),
+              isNull(apiTokenTable.timeRevoked),
+            ),
+          )
+          .returning();
+        if (!row) throw new NotFoundError("Token", input.tokenId);
+        return toInfo(row);
+      }),
   );
 
-  export const list = fn(Id, (userId) =>
-    useTransaction(async (tx) => {
-      const rows = await tx
-        .select()
-        .from(apiTokenTable)
-        .where(eq(apiTokenTable.userId, userId))
-        .orderBy(apiTokenTable.id);
-      return rows.map(toInfo);
-    }),
+  export const list = fn(
+    () => Id,
+    (userId) =>
+      useTransaction(async (tx) => {
+        const rows = await tx
+          .select()
+          .from(apiTokenTable)
+          .where(eq(apiTokenTable.userId, userId))
+          .orderBy(apiTokenTable.id);
+        return rows.map(toInfo);
+      }),
   );
 
   /** Constant-time comparison of two hex digests. */
@@ -143,19 +139,14 @@ export namespace Token {
 }
 
 export namespace User {
-  export const Info = z.object({
-    id: z.number().int(),
-    name: z.string(),
-    email: z.string().nullable(),
-    timeCreated: z.date(),
-    timeUpdated: z.date(),
-  });
-  export type Info = z.infer<typeof Info>;
+  export type Info = typeof userTable.$inferSelect;
 
-  export const CreateInput = z.strictObject({
-    name: Text(200).trim().min(1),
-    email: z.email().max(320).optional(),
-  });
+  export const CreateInput = lazy(() =>
+    z.strictObject({
+      name: Text(200).trim().min(1),
+      email: z.email().max(320).optional(),
+    }),
+  );
 
   export const create = fn(CreateInput, (input) =>
     useTransaction(async (tx) => {
@@ -169,18 +160,22 @@ export namespace User {
     }),
   );
 
-  export const get = fn(Id, (id) =>
-    useTransaction(async (tx) => {
-      const [row] = await tx.select().from(userTable).where(eq(userTable.id, id));
-      if (!row) throw new NotFoundError("User", id);
-      return row satisfies Info;
-    }),
+  export const get = fn(
+    () => Id,
+    (id) =>
+      useTransaction(async (tx) => {
+        const [row] = await tx.select().from(userTable).where(eq(userTable.id, id));
+        if (!row) throw new NotFoundError("User", id);
+        return row satisfies Info;
+      }),
   );
 
-  export const ProvisionInput = CreateInput.extend({
-    label: Token.IssueInput.shape.label,
-    ttlDays: Token.IssueInput.shape.ttlDays,
-  });
+  export const ProvisionInput = lazy(() =>
+    CreateInput().extend({
+      label: Token.IssueInput().shape.label,
+      ttlDays: Token.IssueInput().shape.ttlDays,
+    }),
+  );
 
   /** Creates a user and its first token in one transaction. */
   export const provision = fn(ProvisionInput, ({ label, ttlDays, ...input }) =>

@@ -2,19 +2,34 @@ import { z } from "zod";
 import { InvalidError } from "../error";
 
 /**
- * A function whose input is validated by a zod schema at the boundary. The schema stays
- * on the function (`.schema`) so the HTTP layer can reuse it for its OpenAPI document.
+ * A function whose input is validated by a zod schema at the boundary. The schema is built
+ * on the first call (see `lazy`).
  */
-export function fn<S extends z.ZodType, R>(schema: S, cb: (input: z.output<S>) => Promise<R>) {
+export function fn<S extends z.ZodType, R>(
+  schema: () => S,
+  cb: (input: z.output<S>) => Promise<R>,
+) {
+  const built = lazy(schema);
   const wrapped = async (input: z.input<S>): Promise<R> => {
-    const parsed = schema.safeParse(input);
+    const parsed = built().safeParse(input);
     if (!parsed.success) throw invalid(parsed.error);
     return cb(parsed.data);
   };
-  wrapped.schema = schema;
   /** For callers whose input this same schema already parsed (an HTTP route): no re-parse. */
   wrapped.trusted = (input: z.output<S>): Promise<R> => cb(input);
   return wrapped;
+}
+
+/**
+ * A value built on first use, then kept. For zod schemas: building them is most of what a
+ * cold start spends in our code, and a process serves few of the routes that need them.
+ */
+export function lazy<T>(build: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => {
+    value ??= { v: build() };
+    return value.v;
+  };
 }
 
 export function invalid(error: z.ZodError): InvalidError {

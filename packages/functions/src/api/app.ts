@@ -2,8 +2,7 @@
  * The Hono app: one definition served three ways — by Lambda behind API Gateway
  * (../api.ts), by Node locally (../local.ts), and by `app.request()` in tests.
  */
-import { Scalar } from "@scalar/hono-api-reference";
-import pkg from "../../package.json" with { type: "json" };
+import type { MiddlewareHandler } from "hono";
 import { errorResponse, onError } from "./error";
 import { limitBody, requireJson } from "./middleware/body";
 import { corsFromAllowList } from "./middleware/cors";
@@ -33,37 +32,21 @@ export function createApp() {
   });
   app.use("*", limitBody, requireJson);
 
-  app.route("/", health);
-  app.route("/", registration);
-  app.route("/", jobs);
-  app.route("/", runs);
-  app.route("/", admin);
-  app.route("/", epx);
+  for (const group of [health, registration, jobs, runs, admin, epx]) app.include(group);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
-    type: "http",
-    scheme: "bearer",
-    description: "`Authorization: Bearer epx_…` — an API token from your operator.",
+  // Neither is needed by any other request: both load on their first request.
+  let document: Promise<unknown> | undefined;
+  app.get("/openapi.json", async (c) => {
+    document ??= import("./openapi").then((m) => m.openApiDocument(app.definitions));
+    return c.json(await document);
   });
-  app.openAPIRegistry.registerComponent("securitySchemes", "offlineToken", {
-    type: "apiKey",
-    in: "header",
-    name: "Offline-Token",
-    description: "`Offline-Token: Bearer epx_…` — what the epx client sends.",
+  let reference: Promise<MiddlewareHandler> | undefined;
+  app.get("/docs", async (c, next) => {
+    reference ??= import("@scalar/hono-api-reference").then(({ Scalar }) =>
+      Scalar({ url: "./openapi.json", pageTitle: "FRED platform API" }),
+    );
+    return (await reference)(c, next);
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "FRED platform API",
-      version: pkg.version,
-      description:
-        "Register jobs, upload inputs with presigned S3 URLs, submit batches of FRED runs and " +
-        "poll them. Errors are JSON `{error: {code, message, details?}}`. Limits: bodies 1 MB, " +
-        "1000 runs per batch, 50 tags of 100 characters per job, pages of at most 100 jobs or " +
-        "1000 runs.",
-    },
-  });
-  app.get("/docs", Scalar({ url: "./openapi.json", pageTitle: "FRED platform API" }));
 
   app.notFound((c) =>
     errorResponse(c, 404, "not_found", `No route for ${c.req.method} ${c.req.path.slice(0, 200)}.`),

@@ -8,7 +8,6 @@ import { AppError, type ErrorCode, UnavailableError } from "@fred/core/error";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { z } from "zod";
 import { log } from "./log";
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -20,16 +19,6 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   idempotency_mismatch: 422,
   unavailable: 503,
 };
-
-export const ErrorBody = z
-  .object({
-    error: z.object({
-      code: z.string().meta({ example: "not_found" }),
-      message: z.string().meta({ example: "Job 42 not found." }),
-      details: z.unknown().optional(),
-    }),
-  })
-  .meta({ id: "Error" });
 
 export function errorResponse(
   c: Context,

@@ -1,31 +1,35 @@
 /**
  * How core records look on the wire: JSON, ISO timestamps, camelCase. The zod schemas
- * here are the response schemas of the OpenAPI document too.
+ * here are the response schemas of the OpenAPI document, built only for it.
  */
 import type { Job } from "@fred/core/job";
 import type { Run } from "@fred/core/run";
 import { RunRequest } from "@fred/core/run";
 import type { Presigned, Upload } from "@fred/core/upload";
 import type { Token, User } from "@fred/core/user";
-import { z } from "@hono/zod-openapi";
+import { lazy } from "@fred/core/util";
+import { z } from "zod";
 
-const time = z.iso.datetime();
+const time = lazy(() => z.iso.datetime());
 
-export const JobView = z
-  .object({
-    id: z.number().int(),
-    userId: z.number().int(),
-    name: z.string().nullable(),
-    description: z.string().nullable(),
-    tags: z.array(z.string()),
-    status: z.enum(["created", "submitted", "processing", "completed", "failed", "cancelled"]),
-    metadata: z.record(z.string(), z.unknown()),
-    createdAt: time,
-    updatedAt: time,
-  })
-  .meta({ id: "Job" });
+export const JobView = lazy(() =>
+  z
+    .object({
+      id: z.number().int(),
+      userId: z.number().int(),
+      name: z.string().nullable(),
+      description: z.string().nullable(),
+      tags: z.array(z.string()),
+      status: z.enum(["created", "submitted", "processing", "completed", "failed", "cancelled"]),
+      metadata: z.record(z.string(), z.unknown()),
+      createdAt: time(),
+      updatedAt: time(),
+    })
+    .meta({ id: "Job" }),
+);
+export type JobView = z.infer<ReturnType<typeof JobView>>;
 
-export function jobView(job: Job.Info): z.infer<typeof JobView> {
+export function jobView(job: Job.Info): JobView {
   return {
     id: job.id,
     userId: job.userId,
@@ -39,20 +43,23 @@ export function jobView(job: Job.Info): z.infer<typeof JobView> {
   };
 }
 
-export const UploadView = z
-  .object({
-    id: z.number().int(),
-    context: z.enum(["job", "run"]),
-    type: z.enum(["input", "config", "results", "logs"]),
-    runId: z.number().int().nullable(),
-    key: z.string(),
-    contentType: z.string().nullable(),
-    createdAt: time,
-    expiresAt: time,
-  })
-  .meta({ id: "Upload" });
+export const UploadView = lazy(() =>
+  z
+    .object({
+      id: z.number().int(),
+      context: z.enum(["job", "run"]),
+      type: z.enum(["input", "config", "results", "logs"]),
+      runId: z.number().int().nullable(),
+      key: z.string(),
+      contentType: z.string().nullable(),
+      createdAt: time(),
+      expiresAt: time(),
+    })
+    .meta({ id: "Upload" }),
+);
+export type UploadView = z.infer<ReturnType<typeof UploadView>>;
 
-export function uploadView(u: Upload.Info): z.infer<typeof UploadView> {
+export function uploadView(u: Upload.Info): UploadView {
   return {
     id: u.id,
     context: u.context,
@@ -65,26 +72,31 @@ export function uploadView(u: Upload.Info): z.infer<typeof UploadView> {
   };
 }
 
-export const RunStatus = z.enum(["Submitted", "QUEUED", "NOT_STARTED", "RUNNING", "DONE", "ERROR"]);
+export const RunStatus = lazy(() =>
+  z.enum(["Submitted", "QUEUED", "NOT_STARTED", "RUNNING", "DONE", "ERROR"]),
+);
 
-export const RunView = z
-  .object({
-    id: z.number().int(),
-    jobId: z.number().int(),
-    userId: z.number().int(),
-    status: RunStatus,
-    request: RunRequest,
-    podPhase: z.string().nullable(),
-    containerStatus: z.string().nullable(),
-    userDeleted: z.boolean(),
-    epxClientVersion: z.string().nullable(),
-    resultsUploadedAt: time.nullable(),
-    createdAt: time,
-    updatedAt: time,
-  })
-  .meta({ id: "Run" });
+export const RunView = lazy(() =>
+  z
+    .object({
+      id: z.number().int(),
+      jobId: z.number().int(),
+      userId: z.number().int(),
+      status: RunStatus(),
+      request: RunRequest(),
+      podPhase: z.string().nullable(),
+      containerStatus: z.string().nullable(),
+      userDeleted: z.boolean(),
+      epxClientVersion: z.string().nullable(),
+      resultsUploadedAt: time().nullable(),
+      createdAt: time(),
+      updatedAt: time(),
+    })
+    .meta({ id: "Run" }),
+);
+export type RunView = z.infer<ReturnType<typeof RunView>>;
 
-export function runView(r: Run.Info): z.infer<typeof RunView> {
+export function runView(r: Run.Info): RunView {
   return {
     id: r.id,
     jobId: r.jobId,
@@ -101,46 +113,55 @@ export function runView(r: Run.Info): z.infer<typeof RunView> {
   };
 }
 
-export const PresignedView = z
-  .object({
-    url: z.url(),
-    method: z.enum(["PUT", "GET"]),
-    key: z.string(),
-    headers: z.record(z.string(), z.string()),
-    expiresAt: time,
-  })
-  .meta({ id: "PresignedUrl" });
+export const PresignedView = lazy(() =>
+  z
+    .object({
+      url: z.url(),
+      method: z.enum(["PUT", "GET"]),
+      key: z.string(),
+      headers: z.record(z.string(), z.string()),
+      expiresAt: time(),
+    })
+    .meta({ id: "PresignedUrl" }),
+);
+export type PresignedView = z.infer<ReturnType<typeof PresignedView>>;
 
-export function presignedView(p: Presigned): z.infer<typeof PresignedView> {
+export function presignedView(p: Presigned): PresignedView {
   return { ...p, expiresAt: p.expiresAt.toISOString() };
 }
 
-export const UserView = z
-  .object({
-    id: z.number().int(),
-    name: z.string(),
-    email: z.string().nullable(),
-    createdAt: time,
-  })
-  .meta({ id: "User" });
+export const UserView = lazy(() =>
+  z
+    .object({
+      id: z.number().int(),
+      name: z.string(),
+      email: z.string().nullable(),
+      createdAt: time(),
+    })
+    .meta({ id: "User" }),
+);
+export type UserView = z.infer<ReturnType<typeof UserView>>;
 
-export function userView(u: User.Info): z.infer<typeof UserView> {
+export function userView(u: User.Info): UserView {
   return { id: u.id, name: u.name, email: u.email, createdAt: u.timeCreated.toISOString() };
 }
 
-export const TokenView = z
-  .object({
-    id: z.number().int(),
-    prefix: z.string().meta({ description: "The token's first characters; never the secret." }),
-    label: z.string().nullable(),
-    createdAt: time,
-    lastUsedAt: time.nullable(),
-    expiresAt: time.nullable(),
-    revokedAt: time.nullable(),
-  })
-  .meta({ id: "Token" });
+export const TokenView = lazy(() =>
+  z
+    .object({
+      id: z.number().int(),
+      prefix: z.string().meta({ description: "The token's first characters; never the secret." }),
+      label: z.string().nullable(),
+      createdAt: time(),
+      lastUsedAt: time().nullable(),
+      expiresAt: time().nullable(),
+      revokedAt: time().nullable(),
+    })
+    .meta({ id: "Token" }),
+);
+export type TokenView = z.infer<ReturnType<typeof TokenView>>;
 
-export function tokenView(t: Token.Info): z.infer<typeof TokenView> {
+export function tokenView(t: Token.Info): TokenView {
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
     id: t.id,

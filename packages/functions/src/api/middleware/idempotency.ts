@@ -1,26 +1,29 @@
 import { InvalidError } from "@fred/core/error";
 import { Idempotency } from "@fred/core/idempotency";
-import { z } from "@hono/zod-openapi";
+import { lazy } from "@fred/core/util";
 import { createMiddleware } from "hono/factory";
+import { z } from "zod";
 import type { AppEnv } from "../env";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
 
 /** The header as the OpenAPI document shows it (the middleware below enforces it). */
-export const IdempotencyHeaders = z.object({
-  [IDEMPOTENCY_HEADER]: z
-    .string()
-    .optional()
-    .meta({
-      param: { name: IDEMPOTENCY_HEADER, in: "header" },
-      description:
-        `Optional. Retrying with the same key and body replays the first response ` +
-        `(header \`Idempotent-Replayed: true\`) and writes nothing; the same key with a ` +
-        `different body is 422. Scoped to your user, kept ${Idempotency.TTL_HOURS} h. ` +
-        "1..255 visible ASCII characters, e.g. a UUID.",
-      example: "5f0c6a8e-3b1d-4d3e-9a57-0f6f1f9d2c11",
-    }),
-});
+export const IdempotencyHeaders = lazy(() =>
+  z.object({
+    [IDEMPOTENCY_HEADER]: z
+      .string()
+      .optional()
+      .meta({
+        param: { name: IDEMPOTENCY_HEADER, in: "header" },
+        description:
+          `Optional. Retrying with the same key and body replays the first response ` +
+          `(header \`Idempotent-Replayed: true\`) and writes nothing; the same key with a ` +
+          `different body is 422. Scoped to your user, kept ${Idempotency.TTL_HOURS} h. ` +
+          "1..255 visible ASCII characters, e.g. a UUID.",
+        example: "5f0c6a8e-3b1d-4d3e-9a57-0f6f1f9d2c11",
+      }),
+  }),
+);
 
 /**
  * `Idempotency-Key` for a POST that writes: runs the rest of the chain (validation and
@@ -30,7 +33,7 @@ export const IdempotencyHeaders = z.object({
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header(IDEMPOTENCY_HEADER);
   if (key === undefined) return next();
-  if (!Idempotency.Key.safeParse(key).success) {
+  if (!Idempotency.Key().safeParse(key).success) {
     throw new InvalidError("Idempotency-Key must be 1 to 255 visible ASCII characters.");
   }
   const body = await c.req.text();

@@ -1,39 +1,47 @@
 import { Token, User } from "@fred/core/user";
-import { Id } from "@fred/core/util";
-import { createRoute, z } from "@hono/zod-openapi";
+import { Id, lazy } from "@fred/core/util";
+import { z } from "zod";
 import { requireAdmin } from "../middleware/auth";
 import { errors, json, router } from "../router";
 import { TokenView, tokenView, UserView, userView } from "../view";
 
 const adminAuth: Record<string, string[]>[] = [{ bearer: [] }];
-const UserParams = z.object({ user_id: Id.meta({ param: { name: "user_id", in: "path" } }) });
-const Secret = z.string().meta({
-  description: "The API token. Shown only in this response: store it now.",
-  example: "epx_3q2-7wGk…",
-});
-const TokenOptions = User.ProvisionInput.pick({ label: true, ttlDays: true });
+const UserParams = lazy(() =>
+  z.object({ user_id: Id.meta({ param: { name: "user_id", in: "path" } }) }),
+);
+const Secret = lazy(() =>
+  z.string().meta({
+    description: "The API token. Shown only in this response: store it now.",
+    example: "epx_3q2-7wGk…",
+  }),
+);
 
 export const admin = router();
 admin.use("/api/v1/admin/*", requireAdmin);
 
 admin.openapi(
-  createRoute({
+  {
     method: "post",
     path: "/api/v1/admin/users",
     tags: ["Admin"],
     summary: "Create a user and its first API token (admin token required)",
     security: adminAuth,
-    request: {
+    request: () => ({
       body: {
-        content: { "application/json": { schema: User.ProvisionInput.meta({ id: "CreateUser" }) } },
+        content: {
+          "application/json": { schema: User.ProvisionInput().meta({ id: "CreateUser" }) },
+        },
         required: true,
       },
-    },
-    responses: {
-      201: json(z.object({ user: UserView, token: Secret, tokenInfo: TokenView }), "The new user"),
+    }),
+    responses: () => ({
+      201: json(
+        z.object({ user: UserView(), token: Secret(), tokenInfo: TokenView() }),
+        "The new user",
+      ),
       ...errors(400, 401, 409, 415, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const { user, token } = await User.provision(c.req.valid("json"));
     return c.json(
@@ -44,21 +52,28 @@ admin.openapi(
 );
 
 admin.openapi(
-  createRoute({
+  {
     method: "post",
     path: "/api/v1/admin/users/{user_id}/tokens",
     tags: ["Admin"],
     summary: "Issue another token for a user",
     security: adminAuth,
-    request: {
-      params: UserParams,
-      body: { content: { "application/json": { schema: TokenOptions } }, required: false },
-    },
-    responses: {
-      201: json(z.object({ token: Secret, tokenInfo: TokenView }), "The new token"),
+    request: () => ({
+      params: UserParams(),
+      body: {
+        content: {
+          "application/json": {
+            schema: User.ProvisionInput().pick({ label: true, ttlDays: true }),
+          },
+        },
+        required: false,
+      },
+    }),
+    responses: () => ({
+      201: json(z.object({ token: Secret(), tokenInfo: TokenView() }), "The new token"),
       ...errors(400, 401, 404, 415, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const options = c.req.valid("json") ?? {};
     const issued = await Token.issue({ ...options, userId: c.req.valid("param").user_id });
@@ -67,18 +82,18 @@ admin.openapi(
 );
 
 admin.openapi(
-  createRoute({
+  {
     method: "get",
     path: "/api/v1/admin/users/{user_id}/tokens",
     tags: ["Admin"],
     summary: "A user's tokens (prefixes only)",
     security: adminAuth,
-    request: { params: UserParams },
-    responses: {
-      200: json(z.object({ tokens: z.array(TokenView) }), "Tokens"),
+    request: () => ({ params: UserParams() }),
+    responses: () => ({
+      200: json(z.object({ tokens: z.array(TokenView()) }), "Tokens"),
       ...errors(400, 401, 404, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const userId = c.req.valid("param").user_id;
     await User.get(userId);
@@ -87,17 +102,22 @@ admin.openapi(
 );
 
 admin.openapi(
-  createRoute({
+  {
     method: "delete",
     path: "/api/v1/admin/users/{user_id}/tokens/{token_id}",
     tags: ["Admin"],
     summary: "Revoke a token; it stops working at once",
     security: adminAuth,
-    request: {
-      params: UserParams.extend({ token_id: Id.meta({ param: { name: "token_id", in: "path" } }) }),
-    },
-    responses: { 200: json(TokenView, "The revoked token"), ...errors(400, 401, 404, 503) },
-  }),
+    request: () => ({
+      params: UserParams().extend({
+        token_id: Id.meta({ param: { name: "token_id", in: "path" } }),
+      }),
+    }),
+    responses: () => ({
+      200: json(TokenView(), "The revoked token"),
+      ...errors(400, 401, 404, 503),
+    }),
+  },
   async (c) => {
     const { user_id, token_id } = c.req.valid("param");
     return c.json(tokenView(await Token.revoke({ userId: user_id, tokenId: token_id })), 200);

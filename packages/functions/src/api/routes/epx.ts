@@ -6,8 +6,8 @@
 import { Job } from "@fred/core/job";
 import { Run, RunRequest } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
-import { Id } from "@fred/core/util";
-import { createRoute, z } from "@hono/zod-openapi";
+import { Id, lazy } from "@fred/core/util";
+import { z } from "zod";
 import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
 import { compressed } from "../middleware/compress";
@@ -15,24 +15,9 @@ import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { RunStatus } from "../view";
 
-const JobQuery = z.object({
-  job_id: Id.meta({ param: { name: "job_id", in: "query" }, example: 42 }),
-});
-
-const EpxRun = z
-  .object({
-    id: z.number().int(),
-    jobId: z.number().int(),
-    userId: z.number().int(),
-    createdTs: z.iso.datetime(),
-    request: RunRequest,
-    podPhase: z.string().nullable(),
-    containerStatus: z.string().nullable(),
-    status: RunStatus,
-    userDeleted: z.boolean(),
-    epxClientVersion: z.string().nullable(),
-  })
-  .meta({ id: "EpxRun" });
+const JobQuery = lazy(() =>
+  z.object({ job_id: Id.meta({ param: { name: "job_id", in: "query" }, example: 42 }) }),
+);
 
 export const epx = router();
 for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUser);
@@ -40,30 +25,30 @@ for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUser);
 epx.on("GET", "/runs", compressed);
 
 epx.openapi(
-  createRoute({
+  {
     method: "post",
     path: "/jobs/register",
     tags: ["epx client"],
     summary: "Register a job",
     security: bearerAuth,
-    request: {
+    request: () => ({
       body: {
         content: {
           "application/json": {
-            schema: z.strictObject({ tags: z.array(Job.Tag).max(Job.LIMITS.tags).default([]) }),
+            schema: z.strictObject({ tags: z.array(Job.Tag()).max(Job.LIMITS.tags).default([]) }),
           },
         },
         required: true,
       },
-    },
-    responses: {
+    }),
+    responses: () => ({
       200: json(
         z.object({ id: z.number().int(), userId: z.number().int(), tags: z.array(z.string()) }),
         "The registered job",
       ),
       ...errors(400, 401, 413, 415, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const job = await Job.create({ userId: c.get("user").id, tags: c.req.valid("json").tags });
     return c.json({ id: job.id, userId: job.userId, tags: job.tags }, 200);
@@ -71,7 +56,7 @@ epx.openapi(
 );
 
 epx.openapi(
-  createRoute({
+  {
     method: "post",
     path: "/jobs",
     tags: ["epx client"],
@@ -80,23 +65,23 @@ epx.openapi(
       "Keys: job_input.zip, job_config.json or run_{runId}_config.json under the job's prefix. " +
       "Requesting the job input's URL moves a created job to submitted.",
     security: bearerAuth,
-    request: {
+    request: () => ({
       body: {
         content: {
           "application/json": {
-            schema: Upload.IssueInput.omit({ userId: true, contentType: true }).meta({
+            schema: Upload.IssueInput().omit({ userId: true, contentType: true }).meta({
               id: "EpxUploadRequest",
             }),
           },
         },
         required: true,
       },
-    },
-    responses: {
+    }),
+    responses: () => ({
       200: json(z.object({ url: z.url() }), "Where to PUT the file"),
       ...errors(400, 401, 404, 413, 415, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const presigned = await Upload.issue({ ...c.req.valid("json"), userId: c.get("user").id });
     return c.json({ url: presigned.url }, 200);
@@ -104,27 +89,27 @@ epx.openapi(
 );
 
 epx.openapi(
-  createRoute({
+  {
     method: "post",
     path: "/runs",
     tags: ["epx client"],
     summary: "Submit runs (1..1000, all or nothing)",
     security: bearerAuth,
     middleware: [idempotent] as const,
-    request: {
-      headers: IdempotencyHeaders,
+    request: () => ({
+      headers: IdempotencyHeaders(),
       body: {
         content: {
           "application/json": {
             schema: z.strictObject({
-              runRequests: z.array(RunRequest).min(1).max(Run.LIMITS.batch),
+              runRequests: z.array(RunRequest()).min(1).max(Run.LIMITS.batch),
             }),
           },
         },
         required: true,
       },
-    },
-    responses: {
+    }),
+    responses: () => ({
       200: json(
         z.object({
           runResponses: z.array(
@@ -133,15 +118,15 @@ epx.openapi(
               jobId: z.number().int(),
               status: z.literal("Submitted"),
               errors: z.null(),
-              runRequest: RunRequest,
+              runRequest: RunRequest(),
             }),
           ),
         }),
         "The accepted runs",
       ),
       ...errors(400, 401, 404, 409, 413, 415, 422, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const stored = await Run.submit.trusted({
       userId: c.get("user").id,
@@ -160,18 +145,38 @@ epx.openapi(
 );
 
 epx.openapi(
-  createRoute({
+  {
     method: "get",
     path: "/runs",
     tags: ["epx client"],
     summary: "All of a job's runs (unpaged; /api/v1/jobs/{job_id}/runs pages)",
     security: bearerAuth,
-    request: { query: JobQuery },
-    responses: {
-      200: json(z.object({ runs: z.array(EpxRun) }), "The runs"),
+    request: () => ({ query: JobQuery() }),
+    responses: () => ({
+      200: json(
+        z.object({
+          runs: z.array(
+            z
+              .object({
+                id: z.number().int(),
+                jobId: z.number().int(),
+                userId: z.number().int(),
+                createdTs: z.iso.datetime(),
+                request: RunRequest(),
+                podPhase: z.string().nullable(),
+                containerStatus: z.string().nullable(),
+                status: RunStatus(),
+                userDeleted: z.boolean(),
+                epxClientVersion: z.string().nullable(),
+              })
+              .meta({ id: "EpxRun" }),
+          ),
+        }),
+        "The runs",
+      ),
       ...errors(400, 401, 404, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const rows = await Run.all({ userId: c.get("user").id, jobId: c.req.valid("query").job_id });
     const runs = rows.map((r) => ({
@@ -191,21 +196,21 @@ epx.openapi(
 );
 
 epx.openapi(
-  createRoute({
+  {
     method: "get",
     path: "/jobs/results",
     tags: ["epx client"],
     summary: "Presigned GET URLs for the runs whose results are uploaded",
     security: bearerAuth,
-    request: { query: JobQuery },
-    responses: {
+    request: () => ({ query: JobQuery() }),
+    responses: () => ({
       200: json(
         z.object({ urls: z.array(z.object({ run_id: z.number().int(), url: z.url() })) }),
         "Result URLs",
       ),
       ...errors(400, 401, 404, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const results = await Upload.results({
       userId: c.get("user").id,

@@ -1,17 +1,20 @@
 import { sql } from "@fred/core/drizzle";
-import { createRoute, z } from "@hono/zod-openapi";
+import { lazy } from "@fred/core/util";
+import { z } from "zod";
 import pkg from "../../../package.json" with { type: "json" };
 import { json, router } from "../router";
 
-const Health = z
-  .object({
-    status: z.enum(["healthy", "unhealthy"]),
-    service: z.string(),
-    version: z.string(),
-    timestamp: z.iso.datetime(),
-    checks: z.object({ database: z.enum(["ok", "error", "timeout"]) }),
-  })
-  .meta({ id: "Health" });
+const Health = lazy(() =>
+  z
+    .object({
+      status: z.enum(["healthy", "unhealthy"]),
+      service: z.string(),
+      version: z.string(),
+      timestamp: z.iso.datetime(),
+      checks: z.object({ database: z.enum(["ok", "error", "timeout"]) }),
+    })
+    .meta({ id: "Health" }),
+);
 
 const TIMEOUT_MS = Number(process.env.HEALTH_DB_TIMEOUT_MS ?? 1500);
 
@@ -35,16 +38,16 @@ async function database(): Promise<"ok" | "error" | "timeout"> {
 }
 
 export const health = router().openapi(
-  createRoute({
+  {
     method: "get",
     path: "/health",
     tags: ["Health"],
     summary: "Service and database health (no auth)",
-    responses: {
-      200: json(Health, "Healthy"),
-      503: json(Health, "The database did not answer in time"),
-    },
-  }),
+    responses: () => ({
+      200: json(Health(), "Healthy"),
+      503: json(Health(), "The database did not answer in time"),
+    }),
+  },
   async (c) => {
     const db = await database();
     const body = {

@@ -1,28 +1,20 @@
 import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
-import { Id } from "@fred/core/util";
-import { createRoute, z } from "@hono/zod-openapi";
+import { Id, lazy } from "@fred/core/util";
+import { z } from "zod";
 import { requireUser } from "../middleware/auth";
 import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { JobView, jobView, RunView, runView, UploadView, uploadView } from "../view";
 
-const JobParams = z.object({
-  job_id: Id.meta({ param: { name: "job_id", in: "path" }, example: 42 }),
-});
-const Cursor = Id.optional().meta({ description: "`nextCursor` of the previous page." });
-
-const JobDetail = JobView.extend({
-  uploads: z.array(UploadView),
-  runCounts: z.record(z.string(), z.number().int()).meta({
-    description: "How many of the job's runs are in each status.",
-    example: { Submitted: 3, DONE: 7 },
-  }),
-}).meta({ id: "JobDetail" });
-
-const CreateJob = Job.CreateInput.omit({ userId: true }).meta({ id: "CreateJob" });
+const JobParams = lazy(() =>
+  z.object({ job_id: Id.meta({ param: { name: "job_id", in: "path" }, example: 42 }) }),
+);
+const Cursor = lazy(() =>
+  Id.optional().meta({ description: "`nextCursor` of the previous page." }),
+);
 
 export const jobs = router();
 // Hono's "/x/*" matches "/x" too: one registration covers the collection and its items.
@@ -30,19 +22,29 @@ jobs.use("/api/v1/jobs/*", requireUser);
 jobs.on("GET", "/api/v1/jobs/:job_id/runs", compressed);
 
 jobs.openapi(
-  createRoute({
+  {
     method: "post",
     path: "/api/v1/jobs",
     tags: ["Jobs"],
     summary: "Create a job",
     security: bearerAuth,
     middleware: [idempotent] as const,
-    request: {
-      headers: IdempotencyHeaders,
-      body: { content: { "application/json": { schema: CreateJob } }, required: true },
-    },
-    responses: { 201: json(JobView, "The new job"), ...errors(400, 401, 413, 415, 422, 503) },
-  }),
+    request: () => ({
+      headers: IdempotencyHeaders(),
+      body: {
+        content: {
+          "application/json": {
+            schema: Job.CreateInput().omit({ userId: true }).meta({ id: "CreateJob" }),
+          },
+        },
+        required: true,
+      },
+    }),
+    responses: () => ({
+      201: json(JobView(), "The new job"),
+      ...errors(400, 401, 413, 415, 422, 503),
+    }),
+  },
   async (c) => {
     const job = await Job.create({ ...c.req.valid("json"), userId: c.get("user").id });
     return c.json(jobView(job), 201);
@@ -50,26 +52,26 @@ jobs.openapi(
 );
 
 jobs.openapi(
-  createRoute({
+  {
     method: "get",
     path: "/api/v1/jobs",
     tags: ["Jobs"],
     summary: "List your jobs, newest first",
     security: bearerAuth,
-    request: {
+    request: () => ({
       query: z.object({
         limit: z.coerce.number().int().min(1).max(Job.LIMITS.pageSize).default(20),
-        cursor: Cursor,
+        cursor: Cursor(),
       }),
-    },
-    responses: {
+    }),
+    responses: () => ({
       200: json(
-        z.object({ jobs: z.array(JobView), nextCursor: z.number().int().nullable() }),
+        z.object({ jobs: z.array(JobView()), nextCursor: z.number().int().nullable() }),
         "A page of jobs",
       ),
       ...errors(400, 401, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const page = await Job.list({ ...c.req.valid("query"), userId: c.get("user").id });
     return c.json({ jobs: page.items.map(jobView), nextCursor: page.nextCursor }, 200);
@@ -77,15 +79,29 @@ jobs.openapi(
 );
 
 jobs.openapi(
-  createRoute({
+  {
     method: "get",
     path: "/api/v1/jobs/{job_id}",
     tags: ["Jobs"],
     summary: "A job with its uploads and a count of its runs by status",
     security: bearerAuth,
-    request: { params: JobParams },
-    responses: { 200: json(JobDetail, "The job"), ...errors(400, 401, 404, 503) },
-  }),
+    request: () => ({ params: JobParams() }),
+    responses: () => ({
+      200: json(
+        JobView()
+          .extend({
+            uploads: z.array(UploadView()),
+            runCounts: z.record(z.string(), z.number().int()).meta({
+              description: "How many of the job's runs are in each status.",
+              example: { Submitted: 3, DONE: 7 },
+            }),
+          })
+          .meta({ id: "JobDetail" }),
+        "The job",
+      ),
+      ...errors(400, 401, 404, 503),
+    }),
+  },
   async (c) => {
     const { job_id } = c.req.valid("param");
     const job = await Job.get({ userId: c.get("user").id, jobId: job_id });
@@ -98,7 +114,7 @@ jobs.openapi(
 );
 
 jobs.openapi(
-  createRoute({
+  {
     method: "patch",
     path: "/api/v1/jobs/{job_id}",
     tags: ["Jobs"],
@@ -107,15 +123,18 @@ jobs.openapi(
       "Allowed: created→submitted|cancelled, submitted→processing|cancelled, " +
       "processing→completed|failed|cancelled, failed→submitted. Anything else is 409.",
     security: bearerAuth,
-    request: {
-      params: JobParams,
+    request: () => ({
+      params: JobParams(),
       body: {
         content: { "application/json": { schema: z.strictObject({ status: Job.Status }) } },
         required: true,
       },
-    },
-    responses: { 200: json(JobView, "The updated job"), ...errors(400, 401, 404, 409, 415, 503) },
-  }),
+    }),
+    responses: () => ({
+      200: json(JobView(), "The updated job"),
+      ...errors(400, 401, 404, 409, 415, 503),
+    }),
+  },
   async (c) => {
     const job = await Job.transition({
       userId: c.get("user").id,
@@ -127,27 +146,27 @@ jobs.openapi(
 );
 
 jobs.openapi(
-  createRoute({
+  {
     method: "get",
     path: "/api/v1/jobs/{job_id}/runs",
     tags: ["Runs"],
     summary: "A page of a job's runs, oldest first (keyset pagination)",
     security: bearerAuth,
-    request: {
-      params: JobParams,
+    request: () => ({
+      params: JobParams(),
       query: z.object({
         limit: z.coerce.number().int().min(1).max(Run.LIMITS.pageSize).default(100),
-        cursor: Cursor,
+        cursor: Cursor(),
       }),
-    },
-    responses: {
+    }),
+    responses: () => ({
       200: json(
-        z.object({ runs: z.array(RunView), nextCursor: z.number().int().nullable() }),
+        z.object({ runs: z.array(RunView()), nextCursor: z.number().int().nullable() }),
         "A page of runs",
       ),
       ...errors(400, 401, 404, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const page = await Run.list({
       ...c.req.valid("query"),

@@ -1,45 +1,49 @@
 import { Run, RunRequest } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
-import { Id } from "@fred/core/util";
-import { createRoute, z } from "@hono/zod-openapi";
+import { Id, lazy } from "@fred/core/util";
+import { z } from "zod";
 import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { PresignedView, presignedView, RunStatus, RunView, runView } from "../view";
 
-const RunParams = z.object({
-  run_id: Id.meta({ param: { name: "run_id", in: "path" }, example: 7 }),
-});
-const Batch = z
-  .strictObject({ runs: z.array(RunRequest).min(1).max(Run.LIMITS.batch) })
-  .meta({ id: "RunBatch" });
+const RunParams = lazy(() =>
+  z.object({ run_id: Id.meta({ param: { name: "run_id", in: "path" }, example: 7 }) }),
+);
 
 export const runs = router();
 runs.use("/api/v1/runs/*", requireUser);
 
 runs.openapi(
-  createRoute({
+  {
     method: "post",
     path: "/api/v1/runs",
     tags: ["Runs"],
     summary: "Submit one run, or a batch of 1..1000 (all or nothing)",
     security: bearerAuth,
     middleware: [idempotent] as const,
-    request: {
-      headers: IdempotencyHeaders,
+    request: () => ({
+      headers: IdempotencyHeaders(),
       body: {
         content: {
-          "application/json": { schema: z.union([RunRequest.meta({ id: "RunRequest" }), Batch]) },
+          "application/json": {
+            schema: z.union([
+              RunRequest().meta({ id: "RunRequest" }),
+              z
+                .strictObject({ runs: z.array(RunRequest()).min(1).max(Run.LIMITS.batch) })
+                .meta({ id: "RunBatch" }),
+            ]),
+          },
         },
         required: true,
       },
-    },
-    responses: {
-      201: json(z.union([RunView, z.object({ runs: z.array(RunView) })]), "The stored run(s)"),
+    }),
+    responses: () => ({
+      201: json(z.union([RunView(), z.object({ runs: z.array(RunView()) })]), "The stored run(s)"),
       ...errors(400, 401, 404, 409, 413, 415, 422, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const body = c.req.valid("json");
     const batch = "runs" in body;
@@ -53,15 +57,15 @@ runs.openapi(
 );
 
 runs.openapi(
-  createRoute({
+  {
     method: "get",
     path: "/api/v1/runs/{run_id}",
     tags: ["Runs"],
     summary: "A run",
     security: bearerAuth,
-    request: { params: RunParams },
-    responses: { 200: json(RunView, "The run"), ...errors(400, 401, 404, 503) },
-  }),
+    request: () => ({ params: RunParams() }),
+    responses: () => ({ 200: json(RunView(), "The run"), ...errors(400, 401, 404, 503) }),
+  },
   async (c) => {
     const run = await Run.get({ userId: c.get("user").id, runId: c.req.valid("param").run_id });
     return c.json(runView(run), 200);
@@ -69,20 +73,20 @@ runs.openapi(
 );
 
 runs.openapi(
-  createRoute({
+  {
     method: "patch",
     path: "/api/v1/runs/{run_id}",
     tags: ["Runs"],
     summary: "Report a run's progress (the simulation runner's call)",
     security: bearerAuth,
-    request: {
-      params: RunParams,
+    request: () => ({
+      params: RunParams(),
       body: {
         content: {
           "application/json": {
             schema: z
               .strictObject({
-                status: RunStatus.optional(),
+                status: RunStatus().optional(),
                 podPhase: z.string().max(64).nullable().optional(),
                 containerStatus: z.string().max(256).nullable().optional(),
                 userDeleted: z.boolean().optional(),
@@ -96,9 +100,12 @@ runs.openapi(
         },
         required: true,
       },
-    },
-    responses: { 200: json(RunView, "The updated run"), ...errors(400, 401, 404, 409, 415, 503) },
-  }),
+    }),
+    responses: () => ({
+      200: json(RunView(), "The updated run"),
+      ...errors(400, 401, 404, 409, 415, 503),
+    }),
+  },
   async (c) => {
     const run = await Run.update({
       ...c.req.valid("json"),
@@ -110,7 +117,7 @@ runs.openapi(
 );
 
 runs.openapi(
-  createRoute({
+  {
     method: "get",
     path: "/api/v1/runs/{run_id}/upload-url",
     tags: ["Uploads"],
@@ -119,18 +126,18 @@ runs.openapi(
       "The URL is bound to one key and expires (15 minutes by default). Send exactly the " +
       "`headers` returned with the PUT. Naming a `contentType` binds it into the signature.",
     security: bearerAuth,
-    request: {
-      params: RunParams,
+    request: () => ({
+      params: RunParams(),
       query: z.object({
         type: Upload.Type.default("config"),
-        contentType: Upload.IssueInput.shape.contentType,
+        contentType: Upload.IssueInput().shape.contentType,
       }),
-    },
-    responses: {
-      200: json(PresignedView, "Where to PUT the artifact"),
+    }),
+    responses: () => ({
+      200: json(PresignedView(), "Where to PUT the artifact"),
       ...errors(400, 401, 404, 503),
-    },
-  }),
+    }),
+  },
   async (c) => {
     const userId = c.get("user").id;
     const { type, contentType } = c.req.valid("query");

@@ -1,0 +1,35 @@
+/**
+ * The OpenAPI 3.1 document of every route, generated from the routes' own definitions (the
+ * zod schemas that validate requests, and the response schemas). Loaded and built only when
+ * /openapi.json is first asked for: no request needs it.
+ */
+import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import pkg from "../../package.json" with { type: "json" };
+
+export function openApiDocument(routes: (() => RouteConfig)[]) {
+  const doc = new OpenAPIHono();
+  for (const route of routes) doc.openAPIRegistry.registerPath(route());
+  doc.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "`Authorization: Bearer epx_…` — an API token from your operator.",
+  });
+  doc.openAPIRegistry.registerComponent("securitySchemes", "offlineToken", {
+    type: "apiKey",
+    in: "header",
+    name: "Offline-Token",
+    description: "`Offline-Token: Bearer epx_…` — what the epx client sends.",
+  });
+  return doc.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: {
+      title: "FRED platform API",
+      version: pkg.version,
+      description:
+        "Register jobs, upload inputs with presigned S3 URLs, submit batches of FRED runs and " +
+        "poll them. Errors are JSON `{error: {code, message, details?}}`. Limits: bodies 1 MB, " +
+        "1000 runs per batch, 50 tags of 100 characters per job, pages of at most 100 jobs or " +
+        "1000 runs.",
+    },
+  });
+}
