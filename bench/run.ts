@@ -99,9 +99,9 @@ function report(sections: Section[], meta: Record<string, string>): string {
     "",
     ...(findings.length
       ? [
-          "## What limits it",
+          "## What was done, and what limits it",
           "",
-          "Where a target is missed (or a figure shows a limit), what this run measured about why, and the fix it points to.",
+          "What was done for a figure (measured before and after where this run can build both), and where a target is missed or a figure shows a limit, what this run measured about why.",
           "",
           ...findings.flatMap((s) => [
             `**${s.title}**`,

@@ -183,25 +183,30 @@ export async function warmRequests(bench: Bench): Promise<Section> {
           `Socket writes per request, timed without the profiler: handler ${(writesOurs.calls / loops).toFixed(1)} writes, ${Math.round(writesOurs.bytes / loops)} bytes, ${ms(writesOurs.ms / loops)} ms in write(); floor ${(writesFloor.calls / loops).toFixed(1)} writes, ${Math.round(writesFloor.bytes / loops)} bytes, ${ms(writesFloor.ms / loops)} ms. The same statements and bytes: a larger "(socket write syscalls)" difference under the profiler is the profiler's and the database's wake-up cost on this 2-vCPU loopback setup, not work of ours.`,
         ].join("\n"),
       );
-      const drizzle = per(cpuOurs, "drizzle-orm") - per(cpuFloor, "drizzle-orm");
       const top = shown
         .slice(0, 4)
         .map(([k, a, b]) => `${k} +${ms(a - b)} ms`)
         .join(", ");
+      const spread = total(cpuOurs) - total(cpuFloor);
+      const [largest, a, b] = buckets.find(([k]) => k !== "(socket write syscalls)")!;
+      const limit =
+        a - b < spread / 4
+          ? `no single item is large: ${ms(spread)} ms of sampled CPU in all, spread over the Lambda adapter's Request/Response objects, Hono, zod, drizzle-orm and garbage collection (the "(socket write syscalls)" row is mostly the profiler's, see below)`
+          : `the largest item is ${largest}, +${ms(a - b)} ms of ${ms(spread)} ms sampled CPU`;
       findings.push(
-        `${route.label}: ${ms(overhead)} ms over its SQL floor (${describePlan(plan)}). Largest differences in sampled CPU per request: ${top}. The largest item of ours is drizzle-orm building each statement's SQL text anew on every call (its \`is()\` entity checks and \`buildQueryFromSourceParams\`): ${ms(drizzle)} ms here. Fix: build the hot statements once with drizzle's \`.prepare("name")\` and \`sql.placeholder()\` (Token.verify, Job.get, Upload.listForJob, Run.countByStatus, the job check in Run.submit); the client's \`prepare: false\` still wins (postgres.js src/connection.js: \`q.prepare = options.prepare && …\`), so nothing is prepared server-side and RDS Proxy is not pinned. The rest is spread thin: Request/Response objects of the Lambda adapter, Hono, zod, garbage collection.`,
+        `${route.label}: ${ms(overhead)} ms over its SQL floor (${describePlan(plan)}). Largest differences in sampled CPU per request: ${top}. Already done: the hot statements are drizzle prepared queries built once per client (\`prepared()\` in packages/core/src/drizzle/index.ts: token lookup, job, run, status counts, uploads), each request checks its token once, and a batch's runs are validated once. What limits it now: ${limit}.`,
       );
     }
   }
 
   if (doubled.length) {
     findings.push(
-      `The same token lookup runs twice on ${doubled.join(", ")}: the route file registers \`requireUser\` for both "/prefix" and "/prefix/*", and Hono's "/prefix/*" also matches "/prefix" itself, so both run (packages/functions/src/api/routes/run.ts and epx.ts; job.ts has the same pair for POST/GET /api/v1/jobs). It is in the floor too, so the overhead above does not show it, but it costs every such request one more round trip. Fix: register the "/*" form only, or make \`requireUser\` (middleware/auth.ts) return \`next()\` at once when \`c.get("user")\` is already set.`,
+      `A statement runs twice, with the same parameters, on ${doubled.join(", ")} (see what each route sent below): the same lookup twice costs a round trip each time, and it is in the floor too, so the overhead above does not show it.`,
     );
   }
 
   const markdown = [
-    `${n} events per route after ${warmup} warm-up events, each followed by one run of its floor (interleaved). The floor is the SQL the handler sent for that request, recorded from core's postgres.js client (the one drizzle runs on) and replayed on the same client and connection with the same parameters, concurrency and transaction: no Hono, zod or drizzle. One pooled connection, as in Lambda; LOG_LEVEL=silent.`,
+    `${n} events per route after ${warmup} warm-up events, each followed by one run of its floor (interleaved). The floor is the SQL the handler sent for that request, recorded from core's postgres.js client (the one drizzle runs on) and replayed on the same client and connection with the same parameters, concurrency and transaction: no Hono, zod or drizzle. The hot statements are drizzle prepared queries built once (their text is built once; \`prepare: false\` still sends them unnamed, as the floor does), so the overhead is what drizzle, zod, Hono and the Lambda adapter add around the same round trips. One pooled connection, as in Lambda; LOG_LEVEL=silent.`,
     "",
     table(
       [

@@ -1,11 +1,12 @@
 /**
- * The bundles the figures load. The API handler and the hello-world handler are both built
- * by packages/scripts/src/bundle.ts (`bundleHandler`: SST's esbuild settings for
- * `nodejs: { format: "esm", minify: true }`), so the two differ only in their code.
+ * The bundles the figures load. The API handler and the hello-world handlers are all built
+ * by packages/scripts/src/bundle.ts (`bundleHandler`: SST's esbuild settings for infra/api.ts's
+ * `nodejs: { format: "esm", minify: true, splitting: true, plugins }`), so they differ only
+ * in their code.
  *
- * `buildVariant` rebuilds with the same settings plus what-if options (code splitting, an
- * English-only zod locale table, any entry) for the diagnosis of the cold start: it keeps
- * esbuild's metafile, which says which package put how many bytes into the output.
+ * `buildVariant` rebuilds with the same settings but chosen options (code splitting, the
+ * plugins, names kept or not, any entry) for the diagnosis of the cold start: it keeps
+ * esbuild's metafile, which says which package put how many bytes into which chunk.
  */
 import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -39,6 +40,25 @@ import { handle } from "hono/aws-lambda";
 const app = new Hono();
 app.get("/health", (c) => c.json({ status: "healthy" }));
 app.get("/hello", (c) => c.json({ hello: "world" }));
+export const handler = handle(app);
+`;
+
+/**
+ * Hello-world plus one database connection: its one route opens a postgres.js client (the
+ * API's driver and options that matter here) and runs `select 1`, as the API's /health does.
+ */
+export const HELLO_DB_HANDLER = `
+import { Hono } from "hono";
+import { handle } from "hono/aws-lambda";
+import postgres from "postgres";
+
+let sql;
+const app = new Hono();
+app.get("/health", async (c) => {
+  sql ??= postgres(process.env.DATABASE_URL, { prepare: false, max: 1, onnotice: () => {} });
+  await sql\`select 1\`;
+  return c.json({ status: "healthy" });
+});
 export const handler = handle(app);
 `;
 
@@ -93,6 +113,8 @@ export interface VariantOptions {
   entry: { file: string } | { code: string };
   splitting?: boolean;
   plugins?: Plugin[];
+  /** SST always keeps names (esbuild `keepNames`); false only to measure what that costs. */
+  keepNames?: boolean;
 }
 
 export interface Variant {
@@ -135,7 +157,7 @@ export async function buildVariant(options: VariantOptions): Promise<Variant> {
     format: "esm",
     target: "node22",
     mainFields: ["module", "main"],
-    keepNames: true,
+    keepNames: options.keepNames ?? true,
     minify: true,
     external: ["sharp", "pg-native"],
     banner: { js: BANNER },
@@ -181,13 +203,16 @@ function staticClosure(metafile: Metafile, entry: string): string[] {
 }
 
 /**
- * Bytes each package contributes to the outputs that load with the entry chunk: the entry
- * itself and every chunk it reaches through static imports (not dynamic ones).
+ * Bytes each package contributes to the outputs that load with the entry chunk (the entry
+ * itself and every chunk it reaches through static imports), or with `later`, to the chunks
+ * only dynamic imports reach: what loads on first use.
  */
-export function bytesByPackage(variant: Variant): Map<string, number> {
+export function bytesByPackage(variant: Variant, later = false): Map<string, number> {
   const outputs = variant.metafile.outputs;
+  const start = new Set(variant.startOutputs);
+  const keys = Object.keys(outputs).filter((k) => k.endsWith(".mjs") && start.has(k) !== later);
   const sizes = new Map<string, number>();
-  const inputs = variant.startOutputs.flatMap((key) => Object.entries(outputs[key]!.inputs));
+  const inputs = keys.flatMap((key) => Object.entries(outputs[key]!.inputs));
   for (const [file, input] of inputs) {
     sizes.set(packageOf(file), (sizes.get(packageOf(file)) ?? 0) + input.bytesInOutput);
   }
