@@ -143,7 +143,8 @@ try {
   if (cold || http) sections.push(memorySection(cold, http));
 
   const commit = git("rev-parse", "--short", "HEAD");
-  const dirty = git("status", "--porcelain", "--untracked-files=no")
+  // Documents (this one included) do not change what is measured.
+  const dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs")
     ? " (with uncommitted changes)"
     : "";
   const cpus = os.cpus();
