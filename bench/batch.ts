@@ -237,7 +237,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     // Its floor: the statements this batch sent (one INSERT of `size` rows in a transaction).
     const plan = await record(sql, () => invoke(handler, event()));
     const floor: number[] = [];
-    for (let i = 0; i < Math.max(3, Math.ceil(n / 2)); i++) {
+    for (let i = 0; i < n; i++) {
       const start = performance.now();
       await replay(sql, plan);
       floor.push(performance.now() - start);
@@ -280,7 +280,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   const placeholders = rowsForValues
     .map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`)
     .join(", ");
-  for (let i = 0; i < (quick ? 3 : 8) + 1; i++) {
+  for (let i = 0; i < (quick ? 3 : 12) + 1; i++) {
     const started = performance.now();
     await sql.begin(async (tx) => {
       await tx.unsafe("select id, status from job where id = $1 and user_id = $2 for share", [

@@ -87,7 +87,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
     }),
   );
 
-  const n = quick ? 4 : 15;
+  const n = quick ? 4 : 21;
   const warmup = quick ? 1 : 2;
   const runs = await interleave(
     {
@@ -211,7 +211,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   if (!targets[1]!.met) {
     findings.push(
       `What remains: the API's process takes ${ms(wall("api") - wall("hello"))} ms more than hello-world's (${ratio(apiRatio)}${apiRatio > 2 ? ", over the 2.0× ceiling" : apiRatio > 1.9 ? ", within a few hundredths of the 2.0× ceiling, which is as much as runs on this machine vary" : ""}). ${ms(importDiff)} ms of it is the import: the dependencies' code, read and compiled on every cold start (${diagnosis.depsSummary}), and ${ms(diagnosis.own)} ms our own modules. ${ms(firstDiff)} ms is the first event, nearly all of it the new database connection: a hello-world whose first event opens one postgres.js connection and runs \`select 1\` takes ${ms(m("helloDb", (s) => s.first))} ms for it (hello-world: ${ms(m("hello", (s) => s.first))} ms) and is by itself ${ratio(toHello("helloDb"))} of hello-world.`,
-      `1.5× would need the API's process under ${ms(goal)} ms, ${ms(wall("api") - goal)} ms less than now, while our own code's share of the import is ${ms(diagnosis.own)} ms: with zod, drizzle-orm and postgres.js loaded and a database connection opened by the first request, 1.5× of a hello-world is out of reach on this machine. One lever is outside our code: SST sets esbuild's keepNames on every build (a \`__name()\` call for every function and class of every dependency: ${ms(diagnosis.namesImport)} ms of import here); without it the API measures ${ratio(toHello("noNames"))}, and only a prebuilt bundle (sst.aws.Function's \`bundle\`) could drop it, at the price of function names in stack traces.`,
+      `1.5× would need the API's process under ${ms(goal)} ms, ${ms(wall("api") - goal)} ms less than now, while our own code's share of the import is ${ms(diagnosis.own)} ms: with zod, drizzle-orm and postgres.js loaded and a database connection opened by the first request, 1.5× of a hello-world is out of reach on this machine. One lever is outside our code: SST sets esbuild's keepNames on every build (a \`__name()\` call for every function and class of every dependency: ${ms(diagnosis.namesImport)} ms of import here); without it the API measures ${ratio(toHello("noNames"))}${toHello("noNames") >= apiRatio ? " (no gain in whole processes this run: the import's saving is within their noise)" : ""}, and only a prebuilt bundle (sst.aws.Function's \`bundle\`) could drop it, at the price of function names in stack traces.`,
     );
   }
   findings.push(
@@ -318,7 +318,7 @@ async function diagnose(
   variants: Awaited<ReturnType<typeof buildVariants>>,
 ) {
   const { deployed, before, noNames, stages } = variants;
-  const n = bench.options.quick ? 3 : 9;
+  const n = bench.options.quick ? 3 : 15;
   const importOnly = (file: string) => () => start(bench, file, "handler");
   const candidates: Record<string, () => Promise<Sample>> = {
     deployed: importOnly(apiFile),
