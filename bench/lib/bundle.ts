@@ -12,7 +12,7 @@ import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises"
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile, type Plugin } from "esbuild";
-import { type Bundle, bundleHandler, ROOT } from "../../packages/scripts/src/bundle";
+import { BANNER, type Bundle, bundleHandler, ROOT } from "../../packages/scripts/src/bundle";
 
 export type { Bundle };
 export { ROOT };
@@ -95,15 +95,6 @@ export async function bundleSource(
   const handler = `${path.relative(ROOT, path.join(src, name))}.${exportName}`;
   return bundleHandler({ handler, outdir: path.join(workdir, name) });
 }
-
-/** SST's ESM banner (see packages/scripts/src/bundle.ts). */
-const BANNER = [
-  `import { createRequire as topLevelCreateRequire } from 'module';`,
-  `const require = topLevelCreateRequire(import.meta.url);`,
-  `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
-  `const __filename = topLevelFileUrlToPath(import.meta.url)`,
-  `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
-].join("\n");
 
 export { zodEnglishOnly } from "../../infra/esbuild-plugins.mjs";
 

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { runRequest as fixture } from "../../packages/core/test/fixtures";
 import { applyMigrations } from "../../packages/scripts/src/local/migrate";
 import { startPostgres } from "../../packages/scripts/src/local/postgres";
 import type { LambdaHandler } from "./lambda";
@@ -77,17 +78,12 @@ export async function setup(options: Options) {
 
 export type Bench = Awaited<ReturnType<typeof setup>>;
 
+/** The tests' run request, with an index in its arguments so each run is distinct. */
 export function runRequest(jobId: number, index = 0) {
-  return {
-    jobId,
-    workingDir: "/home/epx/work",
-    size: "hot",
-    fredVersion: "11.0.1",
-    population: { version: "US_2010.v5", locations: ["Allegheny_County_PA"] },
+  return fixture(jobId, {
     fredArgs: [
       { flag: "-p", value: "main.fred" },
       { flag: "-r", value: String(index) },
     ],
-    fredFiles: ["/home/epx/work/main.fred"],
-  };
+  });
 }

@@ -21,7 +21,7 @@ import plugins from "../../../infra/esbuild-plugins.mjs";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /** SST's banner, verbatim in effect: CommonJS dependencies need require/__dirname in ESM. */
-const BANNER = [
+export const BANNER = [
   `import { createRequire as topLevelCreateRequire } from 'module';`,
   `const require = topLevelCreateRequire(import.meta.url);`,
   `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
