@@ -56,15 +56,30 @@ export namespace Upload {
    */
   export const issue = fn(IssueInput, async (input) => {
     const job = await Job.get({ userId: input.userId, jobId: input.jobId });
-    let runId: number | undefined;
-    if (input.context === "run") {
-      if (input.runId === undefined) throw new InvalidError("runId is required for a run upload.");
-      const run = await Run.get({ userId: input.userId, runId: input.runId });
-      if (run.jobId !== job.id) {
-        throw new InvalidError(`Run ${run.id} does not belong to job ${job.id}.`);
-      }
-      runId = run.id;
+    if (input.context === "job") return record(input, job, undefined);
+    if (input.runId === undefined) throw new InvalidError("runId is required for a run upload.");
+    const run = await Run.get({ userId: input.userId, runId: input.runId });
+    if (run.jobId !== job.id) {
+      throw new InvalidError(`Run ${run.id} does not belong to job ${job.id}.`);
     }
+    return record(input, job, run.id);
+  });
+
+  /** `issue` for one of a run's artifacts, when the caller knows only the run. */
+  export const issueForRun = fn(
+    () => IssueInput().omit({ jobId: true, context: true }).required({ runId: true }),
+    async (input) => {
+      const run = await Run.get({ userId: input.userId, runId: input.runId });
+      const job = await Job.get({ userId: input.userId, jobId: run.jobId });
+      return record({ ...input, context: "run" }, job, run.id);
+    },
+  );
+
+  async function record(
+    input: { context: "job" | "run"; type: Type; contentType?: string | undefined },
+    job: Job.Info,
+    runId: number | undefined,
+  ) {
     const name = FILE[input.context][input.type]?.(runId);
     if (!name) {
       throw new InvalidError(`A ${input.context} upload cannot be of type ${input.type}.`, {
@@ -88,7 +103,7 @@ export namespace Upload {
       if (input.context === "job" && input.type === "input") await Job.submitIfCreated(job.id);
     });
     return presigned;
-  });
+  }
 
   const forJob = prepared((on) =>
     on

@@ -2,10 +2,9 @@
  * How core records look on the wire: JSON, ISO timestamps, camelCase. The zod schemas
  * here are the response schemas of the OpenAPI document, built only for it.
  */
-import type { Job } from "@fred/core/job";
-import type { Run } from "@fred/core/run";
-import { RunRequest } from "@fred/core/run";
-import type { Presigned, Upload } from "@fred/core/upload";
+import { Job } from "@fred/core/job";
+import { Run, RunRequest } from "@fred/core/run";
+import { type Presigned, Upload } from "@fred/core/upload";
 import type { Token, User } from "@fred/core/user";
 import { lazy } from "@fred/core/util";
 import { z } from "zod";
@@ -20,7 +19,7 @@ export const JobView = lazy(() =>
       name: z.string().nullable(),
       description: z.string().nullable(),
       tags: z.array(z.string()),
-      status: z.enum(["created", "submitted", "processing", "completed", "failed", "cancelled"]),
+      status: Job.Status,
       metadata: z.record(z.string(), z.unknown()),
       createdAt: time(),
       updatedAt: time(),
@@ -47,8 +46,8 @@ export const UploadView = lazy(() =>
   z
     .object({
       id: z.number().int(),
-      context: z.enum(["job", "run"]),
-      type: z.enum(["input", "config", "results", "logs"]),
+      context: Upload.Context,
+      type: Upload.Type,
       runId: z.number().int().nullable(),
       key: z.string(),
       contentType: z.string().nullable(),
@@ -72,17 +71,13 @@ export function uploadView(u: Upload.Info): UploadView {
   };
 }
 
-export const RunStatus = lazy(() =>
-  z.enum(["Submitted", "QUEUED", "NOT_STARTED", "RUNNING", "DONE", "ERROR"]),
-);
-
 export const RunView = lazy(() =>
   z
     .object({
       id: z.number().int(),
       jobId: z.number().int(),
       userId: z.number().int(),
-      status: RunStatus(),
+      status: Run.Status,
       request: RunRequest(),
       podPhase: z.string().nullable(),
       containerStatus: z.string().nullable(),

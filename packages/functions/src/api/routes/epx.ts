@@ -13,7 +13,6 @@ import { requireUser } from "../middleware/auth";
 import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
-import { RunStatus } from "../view";
 
 const JobQuery = lazy(() =>
   z.object({ job_id: Id.meta({ param: { name: "job_id", in: "query" }, example: 42 }) }),
@@ -165,7 +164,7 @@ epx.openapi(
                 request: RunRequest(),
                 podPhase: z.string().nullable(),
                 containerStatus: z.string().nullable(),
-                status: RunStatus(),
+                status: Run.Status,
                 userDeleted: z.boolean(),
                 epxClientVersion: z.string().nullable(),
               })

@@ -6,7 +6,7 @@ import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
-import { PresignedView, presignedView, RunStatus, RunView, runView } from "../view";
+import { PresignedView, presignedView, RunView, runView } from "../view";
 
 const RunParams = lazy(() =>
   z.object({ run_id: Id.meta({ param: { name: "run_id", in: "path" }, example: 7 }) }),
@@ -86,7 +86,7 @@ runs.openapi(
           "application/json": {
             schema: z
               .strictObject({
-                status: RunStatus().optional(),
+                status: Run.Status.optional(),
                 podPhase: z.string().max(64).nullable().optional(),
                 containerStatus: z.string().max(256).nullable().optional(),
                 userDeleted: z.boolean().optional(),
@@ -141,15 +141,8 @@ runs.openapi(
   async (c) => {
     const userId = c.get("user").id;
     const { type, contentType } = c.req.valid("query");
-    const run = await Run.get({ userId, runId: c.req.valid("param").run_id });
-    const presigned = await Upload.issue({
-      userId,
-      jobId: run.jobId,
-      runId: run.id,
-      context: "run",
-      type,
-      contentType,
-    });
+    const runId = c.req.valid("param").run_id;
+    const presigned = await Upload.issueForRun({ userId, runId, type, contentType });
     return c.json(presignedView(presigned), 200);
   },
 );
