@@ -79,6 +79,35 @@ describe("runs", () => {
     );
   });
 
+  it("a batch naming an open and a completed job inserts nothing and says which is closed", async () => {
+    const { user } = await makeUser();
+    const open = await Job.create({ userId: user.id });
+    const done = await Job.create({ userId: user.id });
+    for (const to of ["submitted", "processing", "completed"] as const) {
+      await Job.transition({ userId: user.id, jobId: done.id, to });
+    }
+    await expect(
+      Run.submit({ userId: user.id, runs: [runRequest(open.id), runRequest(done.id)] }),
+    ).rejects.toMatchObject({ code: "conflict", message: expect.stringContaining(`${done.id}`) });
+    expect(await runCount(open.id)).toBe(0);
+    expect(await runCount(done.id)).toBe(0);
+  });
+
+  it("the database keeps a run's user its job's owner, and deleting a user deletes their runs", async () => {
+    const a = await makeUser("A");
+    const b = await makeUser("B");
+    const job = await Job.create({ userId: a.user.id });
+    const [run] = await Run.submit({ userId: a.user.id, runs: [runRequest(job.id)] });
+    await expect(
+      sql()`insert into run (job_id, user_id, request) values (${job.id}, ${b.user.id}, '{}')`,
+    ).rejects.toMatchObject({ code: "23503" });
+    await expect(
+      sql()`update run set user_id = ${b.user.id} where id = ${run!.id}`,
+    ).rejects.toMatchObject({ code: "23503" });
+    await sql()`delete from "user" where id = ${a.user.id}`;
+    expect(await runCount(job.id)).toBe(0);
+  });
+
   it("50 concurrent batch submissions produce exactly the expected rows with unique ids", async () => {
     const { user } = await makeUser();
     const job = await Job.create({ userId: user.id });

@@ -1,4 +1,4 @@
-import { index, jsonb, pgEnum, pgTable, text, varchar } from "drizzle-orm/pg-core";
+import { index, jsonb, pgEnum, pgTable, text, unique, varchar } from "drizzle-orm/pg-core";
 import { id, ref, timestamps } from "../drizzle/types";
 import { userTable } from "../user/user.sql";
 
@@ -25,5 +25,9 @@ export const jobTable = pgTable(
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
     ...timestamps,
   },
-  (t) => [index("job_user_idx").on(t.userId, t.id)],
+  (t) => [
+    index("job_user_idx").on(t.userId, t.id),
+    // What a run's (job_id, user_id) references: a run belongs to its job's owner.
+    unique("job_id_user_id_unique").on(t.id, t.userId),
+  ],
 );

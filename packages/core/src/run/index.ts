@@ -1,8 +1,20 @@
-import { and, asc, count, eq, gt, inArray, isNotNull, Param, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  eq,
+  getTableColumns,
+  gt,
+  inArray,
+  isNotNull,
+  notInArray,
+  Param,
+  sql,
+} from "drizzle-orm";
 import { z } from "zod";
 import { createTransaction, fromRow, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
-import { jobTable } from "../job/job.sql";
+import { jobStatus, jobTable } from "../job/job.sql";
 import { fn, Id, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
@@ -17,7 +29,7 @@ export namespace Run {
   export const LIMITS = { batch: 1000, pageSize: 1000 } as const;
 
   /** Jobs that no longer accept runs. */
-  const CLOSED: readonly string[] = ["completed", "cancelled"];
+  const CLOSED: (typeof jobStatus.enumValues)[number][] = ["completed", "cancelled"];
 
   export const SubmitInput = lazy(() =>
     z.strictObject({
@@ -27,39 +39,65 @@ export namespace Run {
     }),
   );
 
+  /** The columns a submission returns: all but `request`, which is the input's own. */
+  const submitted = lazy(() =>
+    sql.join(
+      Object.values(getTableColumns(runTable))
+        .filter((c) => c !== runTable.request)
+        .map((c) => sql.identifier(c.name)),
+      sql`, `,
+    ),
+  );
+
   /**
-   * Submits a batch: every job must be the caller's and open, and the runs go in as ONE
-   * multi-row INSERT inside one transaction, so a batch is stored whole or not at all.
-   * The jobs are locked FOR SHARE so a concurrent cancel cannot slip in between.
+   * Submits a batch as ONE statement, so it is stored whole or not at all without a
+   * transaction's extra round trips: the caller's jobs that still accept runs are locked
+   * FOR SHARE (a concurrent cancel waits for it), and the runs go in only if every job named
+   * is among them. The runs travel as one jsonb array parameter (Postgres parses it, not an
+   * array literal built in JS), and come back without their requests, which are the input.
+   * Ids follow the batch's order.
    */
-  export const submit = fn(SubmitInput, (input) =>
-    createTransaction(async (tx) => {
-      const jobIds = [...new Set(input.runs.map((r) => r.jobId))];
-      const jobs = await tx
+  export const submit = fn(SubmitInput, async (input) => {
+    const jobIds = [...new Set(input.runs.map((r) => r.jobId))];
+    const rows = await useTransaction((tx) =>
+      tx.execute(sql`
+        with open as (
+          select ${jobTable.id} from ${jobTable}
+          where ${jobTable.id} = any(${new Param(jobIds)}::bigint[])
+            and ${jobTable.userId} = ${input.userId}
+            and ${notInArray(jobTable.status, CLOSED)}
+          for share
+        )
+        insert into ${runTable} (job_id, user_id, request, epx_client_version)
+        select (r.run ->> 'jobId')::bigint, ${input.userId}, r.run, ${input.epxClientVersion ?? null}
+        from jsonb_array_elements(${JSON.stringify(input.runs)}::jsonb) with ordinality as r(run, n)
+        where (select count(*) from open) = ${jobIds.length}
+        order by r.n
+        returning ${submitted()}`),
+    );
+    if (rows.length === 0) await refuse(input.userId, jobIds);
+    return rows
+      .map((row) => fromRow(runTable, row))
+      .sort((a, b) => a.id - b.id)
+      .map((run, i) => ({ ...run, request: input.runs[i]! }));
+  });
+
+  /** Why a batch went in as nothing: a job that is not the caller's, or one that is closed. */
+  async function refuse(userId: number, jobIds: number[]): Promise<never> {
+    const jobs = await useTransaction((tx) =>
+      tx
         .select({ id: jobTable.id, status: jobTable.status })
         .from(jobTable)
-        .where(and(inArray(jobTable.id, jobIds), eq(jobTable.userId, input.userId)))
-        .for("share");
-      const missing = jobIds.find((id) => !jobs.some((j) => j.id === id));
-      if (missing !== undefined) throw new NotFoundError("Job", missing);
-      const closed = jobs.find((j) => CLOSED.includes(j.status));
-      if (closed) {
-        throw new ConflictError(`Job ${closed.id} is ${closed.status} and accepts no runs.`);
-      }
-      // One statement of constant text over two arrays, rather than a VALUES list of
-      // 1000 rows that drizzle would build cell by cell. Ids follow the batch's order.
-      const rows = await tx.execute(sql`
-        insert into ${runTable} (job_id, user_id, request, epx_client_version)
-        select r.job_id, ${input.userId}, r.request, ${input.epxClientVersion ?? null}
-        from unnest(
-          ${new Param(input.runs.map((r) => r.jobId))}::bigint[],
-          ${new Param(input.runs.map((r) => JSON.stringify(r)))}::text[]::jsonb[]
-        ) with ordinality as r(job_id, request, n)
-        order by r.n
-        returning *`);
-      return rows.map((row) => fromRow(runTable, row));
-    }),
-  );
+        .where(and(inArray(jobTable.id, jobIds), eq(jobTable.userId, userId))),
+    );
+    const missing = jobIds.find((id) => !jobs.some((j) => j.id === id));
+    if (missing !== undefined) throw new NotFoundError("Job", missing);
+    const closed = jobs.find((j) => CLOSED.includes(j.status));
+    if (closed)
+      throw new ConflictError(`Job ${closed.id} is ${closed.status} and accepts no runs.`);
+    // Every job was open a moment later: one was closed and reopened in between.
+    throw new ConflictError("A job changed while the runs were submitted; retry.");
+  }
 
   const Ref = lazy(() => z.strictObject({ userId: Id, runId: Id }));
 

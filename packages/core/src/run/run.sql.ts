@@ -1,5 +1,6 @@
 import {
   boolean,
+  foreignKey,
   index,
   jsonb,
   pgEnum,
@@ -10,7 +11,6 @@ import {
 } from "drizzle-orm/pg-core";
 import { id, ref, timestamps } from "../drizzle/types";
 import { jobTable } from "../job/job.sql";
-import { userTable } from "../user/user.sql";
 import type { RunRequest } from "./request";
 
 /** `Submitted` is what the epx client expects of a new run; the rest are the runner's. */
@@ -27,12 +27,8 @@ export const runTable = pgTable(
   "run",
   {
     ...id,
-    jobId: ref("job_id")
-      .notNull()
-      .references(() => jobTable.id, { onDelete: "cascade" }),
-    userId: ref("user_id")
-      .notNull()
-      .references(() => userTable.id, { onDelete: "cascade" }),
+    jobId: ref("job_id").notNull(),
+    userId: ref("user_id").notNull(),
     request: jsonb("request").$type<RunRequest>().notNull(),
     status: runStatus("status").notNull().default("Submitted"),
     podPhase: varchar("pod_phase", { length: 64 }),
@@ -44,9 +40,16 @@ export const runTable = pgTable(
     ...timestamps,
   },
   (t) => [
+    // One key for both: the run's job, and that job's owner (so user_id cannot disagree
+    // with the job's). One check per inserted run instead of two, and deleting a user
+    // reaches runs through their jobs, so user_id needs no index of its own.
+    foreignKey({
+      name: "run_job_user_fk",
+      columns: [t.jobId, t.userId],
+      foreignColumns: [jobTable.id, jobTable.userId],
+    }).onDelete("cascade"),
     index("run_job_idx").on(t.jobId, t.id),
     // Counting a job's runs by status reads only this index (GET /api/v1/jobs/{id}).
     index("run_job_status_idx").on(t.jobId, t.status),
-    index("run_user_idx").on(t.userId),
   ],
 );
