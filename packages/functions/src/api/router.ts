@@ -1,11 +1,13 @@
 import { invalid, lazy } from "@fred/core/util";
-import type { Hook, RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import type { Context, MiddlewareHandler, Next } from "hono";
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { LinearRouter } from "hono/router/linear-router";
-import { z } from "zod";
+import { validator } from "hono/validator";
+import { type ZodType, z } from "zod";
 import type { AppEnv } from "./env";
-import { onError } from "./error";
+import { JSON_TYPE } from "./middleware/body";
 
 /**
  * A route as @hono/zod-openapi's `createRoute` takes it, except that its schemas sit behind
@@ -24,15 +26,11 @@ export type Resolved<L extends LazyRoute> = Omit<L, "request" | "responses"> & {
   responses: ReturnType<L["responses"]>;
 };
 
-/** Request validation failures become our 400 `invalid` error, with the zod issues. */
-const validationHook: Hook<unknown, AppEnv, string, void> = (result) => {
-  if (!result.success) throw invalid(result.error);
-};
-
 /**
- * A Hono router whose `openapi()` routes validate their requests exactly as
- * @hono/zod-openapi's `OpenAPIHono.openapi()` does, and are listed in the OpenAPI document
- * (`definitions`), without building any schema before it is needed.
+ * A Hono router whose `openapi()` routes validate their requests as @hono/zod-openapi's
+ * `OpenAPIHono.openapi()` does (the same checks, in the same order) and are listed in the
+ * OpenAPI document (`definitions`), without building any schema before it is needed.
+ * @hono/zod-openapi itself is loaded only to write that document.
  */
 export class Router extends Hono<AppEnv> {
   /** Each route's OpenAPI definition, in registration order, built when asked for. */
@@ -44,29 +42,14 @@ export class Router extends Hono<AppEnv> {
     const withRequest = () => (requestSchemas ? { request: requestSchemas() } : {});
     this.definitions.push(lazy(() => ({ ...rest, ...withRequest(), responses: responses() })));
 
-    const path = rest.path.replaceAll(/\/{(.+?)}/g, "/:$1");
-    const method = rest.method.toUpperCase();
-    if (!requestSchemas) {
-      // Nothing to validate: the route is its middleware and handler, as OpenAPIHono has it.
-      const handlers = [middleware ?? [], handler].flat() as [MiddlewareHandler];
-      this.on(method, path, ...handlers);
-      return this;
+    const handlers: MiddlewareHandler<AppEnv>[] = [middleware ?? []].flat() as never;
+    if (requestSchemas) {
+      // Built on the route's first request, then kept.
+      const checks = lazy(() => validators(requestSchemas()));
+      handlers.push((c, next) => chain(checks(), c, next));
     }
-
-    // On the first request: the route's middleware, validators and handler, as OpenAPIHono
-    // registers them (its validation semantics, media type checks included), run in order.
-    let chain: Promise<MiddlewareHandler[]> | undefined;
-    const build = async () => {
-      const { OpenAPIHono } = await import("@hono/zod-openapi");
-      const single = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-      const config = { ...rest, ...withRequest(), middleware, responses: {}, hide: true };
-      single.openapi(config as RouteConfig, handler as never);
-      return single.routes.map((r) => r.handler as MiddlewareHandler);
-    };
-    this.on(method, path, async (c, next) => {
-      chain ??= build();
-      await run(await chain, c, next);
-    });
+    const path = rest.path.replaceAll(/\/{(.+?)}/g, "/:$1");
+    this.on([rest.method.toUpperCase()], [path], ...handlers, handler as MiddlewareHandler<AppEnv>);
     return this;
   }
 
@@ -78,32 +61,51 @@ export class Router extends Hono<AppEnv> {
   }
 }
 
-/**
- * Runs `handlers` as Hono's compose does for a matched route: an error thrown by one becomes
- * the app's error response at that level (so the middleware around it sees a response, not
- * a throw), and a returned Response becomes `c.res`. Unlike a nested compose it leaves
- * `c.req.routeIndex` alone, so path parameters still resolve against this route.
- */
-async function run(handlers: MiddlewareHandler[], c: Context<AppEnv>, next: Next) {
-  let index = -1;
-  const dispatch = async (i: number): Promise<void> => {
-    if (i <= index) throw new Error("next() called multiple times");
-    index = i;
-    const handler = i < handlers.length ? handlers[i] : i === handlers.length ? next : undefined;
-    if (!handler) return;
-    let res: Response | undefined;
-    let isError = false;
-    try {
-      res = (await handler(c, () => dispatch(i + 1))) as Response | undefined;
-    } catch (err) {
-      if (!(err instanceof Error)) throw err;
-      c.error = err;
-      res = await onError(err, c);
-      isError = true;
-    }
-    if (res && (c.finalized === false || isError)) c.res = res;
+type Checks = MiddlewareHandler<AppEnv>[];
+
+/** Runs middleware one after another, then `next`: one step of the route's own chain. */
+async function chain(checks: Checks, ...[c, next]: Parameters<MiddlewareHandler<AppEnv>>) {
+  const step = async (i: number): Promise<void> => {
+    const check = checks[i];
+    await (check ? check(c, () => step(i + 1)) : next());
   };
-  await dispatch(0);
+  await step(0);
+}
+
+/**
+ * A route's request validators, as @hono/zod-openapi builds them: query, path, headers,
+ * then a JSON body (415 for a body declared JSON and sent as another media type; an
+ * optional body that is absent validates as `{}`). A failure is our 400 `invalid`.
+ */
+function validators(request: NonNullable<RouteConfig["request"]>): Checks {
+  const list: Checks = [];
+  const parts = [
+    ["query", request.query],
+    ["param", request.params],
+    ["header", request.headers],
+  ] as const;
+  for (const [target, schema] of parts) if (schema) list.push(check(target, schema as ZodType));
+  const media = request.body?.content["application/json"] as { schema?: ZodType } | undefined;
+  const body = media?.schema;
+  if (!body) return list;
+  const json = check("json", body);
+  list.push(async (c, next) => {
+    const type = c.req.header("content-type");
+    const isJson = type !== undefined && JSON_TYPE.test(type);
+    if (type !== undefined && !isJson) throw new HTTPException(415);
+    if (request.body?.required || isJson) return json(c, next);
+    c.req.addValidatedData("json", {});
+    await next();
+  });
+  return list;
+}
+
+function check(target: "query" | "param" | "header" | "json", schema: ZodType) {
+  return validator(target, async (value) => {
+    const result = await schema.safeParseAsync(value);
+    if (!result.success) throw invalid(result.error);
+    return result.data as Record<string, unknown>;
+  }) as MiddlewareHandler<AppEnv>;
 }
 
 /**

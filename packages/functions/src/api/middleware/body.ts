@@ -16,7 +16,7 @@ export const limitBody = bodyLimit({
     ),
 });
 
-const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;.*)?$/i;
+export const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;.*)?$/i;
 
 /**
  * A request that carries a body must say it is JSON: 415 otherwise. A GET with
