@@ -165,7 +165,7 @@ export async function buildVariant(options: VariantOptions): Promise<Variant> {
   const mainOutput = outputs.find(([, o]) => o.entryPoint === entryPoint)?.[0];
   if (!mainOutput) throw new Error(`esbuild produced no chunk for ${entryPoint}`);
   const main = path.resolve(mainOutput);
-  const startOutputs = staticClosure(result.metafile, mainOutput);
+  const startOutputs = startClosure(result.metafile, mainOutput);
   return {
     main,
     mainOutput,
@@ -179,7 +179,7 @@ export async function buildVariant(options: VariantOptions): Promise<Variant> {
   };
 }
 
-function staticClosure(metafile: Metafile, entry: string): string[] {
+function startClosure(metafile: Metafile, entry: string): string[] {
   const seen = new Set<string>();
   const visit = (key: string) => {
     const output = metafile.outputs[key];
@@ -190,6 +190,11 @@ function staticClosure(metafile: Metafile, entry: string): string[] {
     }
   };
   visit(entry);
+  // The entry's own dynamic imports are awaited at its top level (api.ts loads the app
+  // while the database connection opens): they load at start too.
+  for (const i of metafile.outputs[entry]?.imports ?? []) {
+    if (i.kind === "dynamic-import" && !i.external) visit(i.path);
+  }
   return [...seen];
 }
 

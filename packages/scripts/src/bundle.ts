@@ -49,7 +49,10 @@ export interface BundleOptions {
 export interface Bundle {
   /** The .mjs file Lambda loads. */
   file: string;
-  /** Bytes of the entry file and the chunks it imports statically: what a cold start reads. */
+  /**
+   * Bytes of the entry file, the chunks it imports statically and those its own top level
+   * awaits: what a cold start reads.
+   */
   startBytes: number;
   /** The handler's export name. */
   exportName: string;
@@ -113,7 +116,13 @@ export async function bundleHandler(options: BundleOptions): Promise<Bundle> {
     for (const i of byFile[output]?.imports ?? [])
       if (i.kind === "import-statement" && !i.external) visit(i.path);
   };
-  if (main) visit(main);
+  if (main) {
+    visit(main);
+    // The entry's own dynamic imports are awaited at its top level (api.ts loads the app
+    // while the database connection opens), so they load at start too.
+    for (const i of byFile[main]?.imports ?? [])
+      if (i.kind === "dynamic-import" && !i.external) visit(i.path);
+  }
   return {
     file,
     exportName,

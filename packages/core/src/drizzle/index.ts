@@ -43,6 +43,20 @@ export function sql(): postgres.Sql {
   return client!;
 }
 
+/**
+ * Starts opening the pool's connection and returns at once. The Lambda entry calls it
+ * before it loads the app, so the connection's round trips (TCP, TLS, authentication) go
+ * on while the app loads and a cold start's first request finds it open. Any failure is
+ * left to that request, which retries and answers 503 if it cannot connect either.
+ */
+export function connectEarly(): void {
+  try {
+    sql()`select 1`.catch(() => {});
+  } catch {
+    // Not configured: the first request reports it.
+  }
+}
+
 export async function closeDb(): Promise<void> {
   const c = client;
   client = undefined;
