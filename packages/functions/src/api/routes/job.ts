@@ -104,10 +104,12 @@ jobs.openapi(
   },
   async (c) => {
     const { job_id } = c.req.valid("param");
-    const job = await Job.get({ userId: c.get("user").id, jobId: job_id });
-    const [uploads, runCounts] = await Promise.all([
-      Upload.listForJob(job.id),
-      Run.countByStatus(job.id),
+    // One round trip for the three: the uploads and counts of a job that turns out not to
+    // be the caller's are read and dropped, never shown.
+    const [job, uploads, runCounts] = await Promise.all([
+      Job.get({ userId: c.get("user").id, jobId: job_id }),
+      Upload.listForJob(job_id),
+      Run.countByStatus(job_id),
     ]);
     return c.json({ ...jobView(job), uploads: uploads.map(uploadView), runCounts }, 200);
   },
