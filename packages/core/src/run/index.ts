@@ -14,7 +14,7 @@ import {
 import { z } from "zod";
 import { createTransaction, fromRow, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
-import { jobStatus, jobTable } from "../job/job.sql";
+import { type jobStatus, jobTable } from "../job/job.sql";
 import { fn, Id, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
