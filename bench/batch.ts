@@ -38,12 +38,12 @@ async function fill(sql: Sql, userId: number) {
   // the rest to 1,000 other jobs.
   await sql.unsafe(
     `insert into run (job_id, user_id, request)
-     select j, $1, jsonb_build_object(
+     select j, $1, json_build_object(
        'jobId', j, 'workingDir', '/home/epx/work', 'size', 'hot', 'fredVersion', '11.0.1',
-       'population', jsonb_build_object('version', 'US_2010.v5',
-                                        'locations', jsonb_build_array('Allegheny_County_PA')),
-       'fredArgs', jsonb_build_array(jsonb_build_object('flag', '-p', 'value', 'main.fred')),
-       'fredFiles', jsonb_build_array('/home/epx/work/main.fred'))
+       'population', json_build_object('version', 'US_2010.v5',
+                                        'locations', json_build_array('Allegheny_County_PA')),
+       'fredArgs', json_build_array(json_build_object('flag', '-p', 'value', 'main.fred')),
+       'fredFiles', json_build_array('/home/epx/work/main.fred'))
      from (select case when g % 100000 = 7 then $2::bigint
                        when g % 1000 = 3 then $3::bigint
                        when g % 10 = 5 then $4::bigint

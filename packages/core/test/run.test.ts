@@ -30,6 +30,15 @@ describe("runs", () => {
     expect(await Run.get({ userId: user.id, runId: runs[0]!.id })).toEqual(runs[0]);
   });
 
+  it("hands a run's request back as stored: the same keys in the same order", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const [run] = await Run.submit({ userId: user.id, runs: [runRequest(job.id)] });
+    const stored = await Run.get({ userId: user.id, runId: run!.id });
+    expect(JSON.stringify(stored.request)).toBe(JSON.stringify(run!.request));
+    expect(Object.keys(stored.request)[0]).toBe("jobId");
+  });
+
   it("a batch with one invalid run inserts nothing", async () => {
     const { user } = await makeUser();
     const job = await Job.create({ userId: user.id });

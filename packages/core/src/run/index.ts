@@ -53,7 +53,7 @@ export namespace Run {
    * Submits a batch as ONE statement, so it is stored whole or not at all without a
    * transaction's extra round trips: the caller's jobs that still accept runs are locked
    * FOR SHARE (a concurrent cancel waits for it), and the runs go in only if every job named
-   * is among them. The runs travel as one jsonb array parameter (Postgres parses it, not an
+   * is among them. The runs travel as one json array parameter (one JSON.stringify, not an
    * array literal built in JS), and come back without their requests, which are the input.
    * Ids follow the batch's order.
    */
@@ -70,7 +70,7 @@ export namespace Run {
         )
         insert into ${runTable} (job_id, user_id, request, epx_client_version)
         select (r.run ->> 'jobId')::bigint, ${input.userId}, r.run, ${input.epxClientVersion ?? null}
-        from jsonb_array_elements(${JSON.stringify(input.runs)}::jsonb) with ordinality as r(run, n)
+        from json_array_elements(${JSON.stringify(input.runs)}::json) with ordinality as r(run, n)
         where (select count(*) from open) = ${jobIds.length}
         order by r.n
         returning ${submitted()}`),

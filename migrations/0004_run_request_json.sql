@@ -1,0 +1,1 @@
+ALTER TABLE "run" ALTER COLUMN "request" SET DATA TYPE json;
