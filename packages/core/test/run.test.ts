@@ -50,6 +50,23 @@ describe("runs", () => {
     expect(await runCount(job.id)).toBe(0);
   });
 
+  it("says which text cannot be stored: a NUL, or a lone surrogate", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const batch = [
+      runRequest(job.id, { workingDir: "/w/\u0000" }),
+      runRequest(job.id, { size: "hot\ud800" }),
+    ];
+    await expect(Run.submit({ userId: user.id, runs: batch })).rejects.toMatchObject({
+      code: "invalid",
+      details: [
+        { path: "runs.0.workingDir", message: "Text may not contain NUL characters." },
+        { path: "runs.1.size", message: "Text must be valid Unicode (no lone surrogates)." },
+      ],
+    });
+    expect(await runCount(job.id)).toBe(0);
+  });
+
   it("a batch naming another user's job inserts nothing and says not found", async () => {
     const a = await makeUser("A");
     const b = await makeUser("B");
