@@ -85,6 +85,7 @@ export function storable(s: string): boolean {
   return !s.includes("\u0000") && !LONE_SURROGATE.test(s);
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what it looks for.
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 
 /**
