@@ -8,11 +8,10 @@ import {
   inArray,
   isNotNull,
   notInArray,
-  Param,
   sql,
 } from "drizzle-orm";
 import { z } from "zod";
-import { createTransaction, fromRow, prepared, useTransaction } from "../drizzle";
+import { fromRow, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { type jobStatus, jobTable } from "../job/job.sql";
 import { fn, Id, lazy, Text } from "../util";
@@ -63,7 +62,7 @@ export namespace Run {
       tx.execute(sql`
         with open as (
           select ${jobTable.id} from ${jobTable}
-          where ${jobTable.id} = any(${new Param(jobIds)}::bigint[])
+          where ${jobTable.id} in (select json_array_elements_text(${JSON.stringify(jobIds)}::json)::bigint)
             and ${jobTable.userId} = ${input.userId}
             and ${notInArray(jobTable.status, CLOSED)}
           for share
@@ -131,18 +130,20 @@ export namespace Run {
       }),
     (input) =>
       useTransaction(async (tx) => {
-        await assertJob(input.userId, input.jobId);
-        const rows = await tx
-          .select()
-          .from(runTable)
-          .where(
-            and(
-              eq(runTable.jobId, input.jobId),
-              input.cursor ? gt(runTable.id, input.cursor) : undefined,
-            ),
-          )
-          .orderBy(asc(runTable.id))
-          .limit(input.limit + 1);
+        const rows = await ofOwnJob(
+          input,
+          tx
+            .select()
+            .from(runTable)
+            .where(
+              and(
+                eq(runTable.jobId, input.jobId),
+                input.cursor ? gt(runTable.id, input.cursor) : undefined,
+              ),
+            )
+            .orderBy(asc(runTable.id))
+            .limit(input.limit + 1),
+        );
         const items = rows.slice(0, input.limit);
         const next = rows.length > input.limit ? items.at(-1)?.id : undefined;
         return { items, nextCursor: next ?? null };
@@ -153,14 +154,12 @@ export namespace Run {
 
   /** Every run of a job, for the epx client, which does not page. */
   export const all = fn(JobRef, (input) =>
-    useTransaction(async (tx) => {
-      await assertJob(input.userId, input.jobId);
-      return tx
-        .select()
-        .from(runTable)
-        .where(eq(runTable.jobId, input.jobId))
-        .orderBy(asc(runTable.id));
-    }),
+    useTransaction((tx) =>
+      ofOwnJob(
+        input,
+        tx.select().from(runTable).where(eq(runTable.jobId, input.jobId)).orderBy(asc(runTable.id)),
+      ),
+    ),
   );
 
   /** How many of a job's runs are in each status. */
@@ -194,41 +193,43 @@ export namespace Run {
   );
 
   /** What the runner reports about a run: status, pod phase, results uploaded. */
-  export const update = fn(UpdateInput, ({ userId, runId, resultsUploaded, ...changes }) =>
-    createTransaction(async (tx) => {
-      const [row] = await tx
+  export const update = fn(UpdateInput, async ({ userId, runId, resultsUploaded, ...changes }) => {
+    const mine = and(eq(runTable.id, runId), eq(runTable.userId, userId));
+    // One statement: results can be marked uploaded only once an upload was issued for them.
+    const [row] = await useTransaction((tx) =>
+      tx
         .update(runTable)
         .set({
           ...changes,
           ...(resultsUploaded ? { resultsUploadedAt: sql`now()` } : {}),
           timeUpdated: sql`now()`,
         })
-        .where(and(eq(runTable.id, runId), eq(runTable.userId, userId)))
-        .returning();
-      if (!row) throw new NotFoundError("Run", runId);
-      if (resultsUploaded && !row.resultsKey) {
-        throw new ConflictError(`Run ${runId} has no results upload; request one first.`);
-      }
-      return row;
-    }),
-  );
+        .where(resultsUploaded ? and(mine, isNotNull(runTable.resultsKey)) : mine)
+        .returning(),
+    );
+    if (row) return row;
+    await get({ userId, runId }); // 404 if there is no such run of theirs
+    throw new ConflictError(`Run ${runId} has no results upload; request one first.`);
+  });
 
   /** Runs of a job whose results are uploaded, with their keys. */
   export const withResults = fn(JobRef, (input) =>
-    useTransaction(async (tx) => {
-      await assertJob(input.userId, input.jobId);
-      return tx
-        .select({ id: runTable.id, resultsKey: runTable.resultsKey })
-        .from(runTable)
-        .where(
-          and(
-            eq(runTable.jobId, input.jobId),
-            isNotNull(runTable.resultsUploadedAt),
-            isNotNull(runTable.resultsKey),
-          ),
-        )
-        .orderBy(asc(runTable.id));
-    }),
+    useTransaction((tx) =>
+      ofOwnJob(
+        input,
+        tx
+          .select({ id: runTable.id, resultsKey: runTable.resultsKey })
+          .from(runTable)
+          .where(
+            and(
+              eq(runTable.jobId, input.jobId),
+              isNotNull(runTable.resultsUploadedAt),
+              isNotNull(runTable.resultsKey),
+            ),
+          )
+          .orderBy(asc(runTable.id)),
+      ),
+    ),
   );
 
   /** Records where a run's results go (set when an upload URL for them is issued). */
@@ -236,6 +237,18 @@ export namespace Run {
     await useTransaction((tx) =>
       tx.update(runTable).set({ resultsKey: key }).where(eq(runTable.id, runId)),
     );
+  }
+
+  /**
+   * `read` (rows of one job), sent together with the check that the job is the caller's:
+   * one round trip, not two. Rows of a job that is not theirs are read and dropped unseen.
+   */
+  async function ofOwnJob<T>(
+    { userId, jobId }: { userId: number; jobId: number },
+    read: PromiseLike<T>,
+  ): Promise<T> {
+    const [, rows] = await Promise.all([assertJob(userId, jobId), read]);
+    return rows;
   }
 
   async function assertJob(userId: number, jobId: number) {
