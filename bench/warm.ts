@@ -6,12 +6,15 @@
 import { pathToFileURL } from "node:url";
 import { bundleSource, HELLO_HANDLER } from "./lib/bundle";
 import { invoke, type LambdaHandler, restEvent } from "./lib/lambda";
+import { delayedLink } from "./lib/link";
 import { profile, socketWrites } from "./lib/profile";
 import { describePlan, type Plan, record, repeats, replay } from "./lib/record";
 import { type Bench, runRequest } from "./lib/setup";
 import { ms, ratio, type Section, summarize, type Target, table } from "./lib/stats";
 
 const BUDGET_MS = 0.5;
+/** One-way delay of the link in `overLink` (Node's timers go no finer than 1 ms). */
+const LINK_MS = 1;
 
 export async function createJob(bench: Bench, name: string, runs: number): Promise<number> {
   const auth = { authorization: `Bearer ${bench.token}`, "content-type": "application/json" };
@@ -93,6 +96,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
   const plans: string[] = [];
   const decompositions: string[] = [];
   const doubled: string[] = [];
+  const loopback = new Map<string, number>();
   for (const route of routes) {
     for (let i = 0; i < warmup; i++) await invoke(bench.handler, route.event());
     const plan: Plan = await record(client, () => invoke(bench.handler, route.event()));
@@ -116,6 +120,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
     const a = summarize(ours);
     const f = summarize(floor);
     const overhead = a.median - f.median;
+    loopback.set(route.label, a.median);
     rows.push([
       route.label,
       `${ms(a.median)} / ${ms(a.p99)}`,
@@ -205,6 +210,8 @@ export async function warmRequests(bench: Bench): Promise<Section> {
     );
   }
 
+  const linked = await overLink(bench, routes, quick ? 20 : 100, loopback);
+
   const markdown = [
     `${n} events per route after ${warmup} warm-up events, each followed by one run of its floor (interleaved). The floor is the SQL the handler sent for that request, recorded from core's postgres.js client (the one drizzle runs on) and replayed on the same client and connection with the same parameters, concurrency and transaction: no Hono, zod or drizzle. The hot statements are drizzle prepared queries built once (their text is built once; \`prepare: false\` still sends them unnamed, as the floor does), so the overhead is what drizzle, zod, Hono and the Lambda adapter add around the same round trips. One pooled connection, as in Lambda; LOG_LEVEL=silent.`,
     "",
@@ -233,8 +240,53 @@ export async function warmRequests(bench: Bench): Promise<Section> {
     "What each route sent:",
     "",
     ...plans,
+    "",
+    `**Round trips.** Loopback makes a round trip to Postgres nearly free; in a VPC each one costs a network hop (Lambda to RDS Proxy, and the proxy to the database). The same events through a relay that holds every chunk ${LINK_MS} ms each way (bench/lib/link.ts; it also counts the round trips), on a new connection, ${linked.n} events per route after 5 warm-up events:`,
+    "",
+    table(
+      ["route", "round trips", `median over the ${LINK_MS} ms link`, "median on loopback"],
+      linked.rows,
+    ),
+    "",
+    "Each statement is one round trip (postgres.js sends Parse, Describe, Bind and Execute together: see packages/core/src/drizzle and patches/), and statements that do not depend on each other go out together.",
     ...decompositions.flatMap((d) => ["", d]),
   ].join("\n");
 
   return { title: "2. Warm request cost", markdown, targets, findings };
+}
+
+/** Each route's round trips and median time through a delayed link to Postgres. */
+async function overLink(bench: Bench, routes: Route[], n: number, loopback: Map<string, number>) {
+  const { closeDb } = await import("../packages/core/src/drizzle/index");
+  const direct = process.env.DATABASE_URL!;
+  const link = await delayedLink(direct, LINK_MS);
+  await closeDb();
+  process.env.DATABASE_URL = link.url;
+  try {
+    const rows: string[][] = [];
+    const measure = async (label: string, work: () => Promise<unknown>, direct?: number) => {
+      for (let i = 0; i < 5; i++) await work();
+      link.reset();
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const start = performance.now();
+        await work();
+        times.push(performance.now() - start);
+      }
+      const trips = link.roundTrips() / n;
+      const median = `${ms(summarize(times).median)} ms`;
+      rows.push([label, trips.toFixed(1), median, direct === undefined ? "–" : `${ms(direct)} ms`]);
+    };
+    const sql = bench.sql();
+    await measure("floor: one `select 1` (postgres.js)", () => sql`select 1`);
+    for (const route of routes) {
+      const work = () => invoke(bench.handler, route.event());
+      await measure(route.label, work, loopback.get(route.label));
+    }
+    return { rows, n };
+  } finally {
+    await closeDb();
+    process.env.DATABASE_URL = direct;
+    await link.close();
+  }
 }
