@@ -19,6 +19,7 @@ import {
   zodEnglishOnly,
 } from "./lib/bundle";
 import { restEvent } from "./lib/lambda";
+import { delayedLink, LINK_MS } from "./lib/link";
 import { runTimed } from "./lib/proc";
 import { type Bench, FIXTURES } from "./lib/setup";
 import { kib, median, ms, ratio, type Section, summarize, type Target, table } from "./lib/stats";
@@ -36,11 +37,21 @@ interface Sample {
   maxRssKb: number;
 }
 
-async function start(bench: Bench, file: string, exportName: string, event?: string) {
+async function start(
+  bench: Bench,
+  file: string,
+  exportName: string,
+  event?: string,
+  extraEnv: Record<string, string> = {},
+) {
   const dir = path.dirname(file);
   const args = [RUNNER, pathToFileURL(file).href, exportName, event ? "event" : "import"];
   if (event) args.push(event);
-  const env = bench.childEnv({ AWS_LAMBDA_FUNCTION_NAME: "fred-bench", LAMBDA_TASK_ROOT: dir });
+  const env = bench.childEnv({
+    AWS_LAMBDA_FUNCTION_NAME: "fred-bench",
+    LAMBDA_TASK_ROOT: dir,
+    ...extraEnv,
+  });
   const run = await runTimed(args, { cwd: dir, env });
   if (run.code !== 0) throw new Error(`cold start of ${file} failed: ${run.stderr.slice(-800)}`);
   const out = JSON.parse(run.stdout) as Omit<Sample, "wallMs"> & { status?: number };
@@ -87,6 +98,8 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
     }),
   );
 
+  const link = await delayedLink(bench.databaseUrl, LINK_MS);
+  const far = { DATABASE_URL: link.url };
   const n = quick ? 4 : 21;
   const warmup = quick ? 1 : 2;
   const runs = await interleave(
@@ -97,10 +110,13 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
       readJob: () => start(bench, api.file, api.exportName, readJob),
       before: () => start(bench, variants.before.main, "handler", health),
       noNames: () => start(bench, variants.noNames.main, "handler", health),
+      apiFar: () => start(bench, api.file, api.exportName, health, far),
+      helloDbFar: () => start(bench, helloDb.file, helloDb.exportName, health, far),
     },
     n,
     warmup,
   );
+  await link.close();
   type Key = keyof typeof runs;
   const m = (k: Key, f: (s: Sample) => number) => median(runs[k].map(f));
   const wall = (k: Key) => m(k, (s) => s.wallMs);
@@ -197,6 +213,16 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
           helloDb.startBytes,
         ),
         otherRow("hello-world", "hello", hello.startBytes),
+        otherRow(
+          `API as deployed, GET /health, with Postgres ${LINK_MS} ms away (each way, bench/lib/link.ts): the connection opens while the app loads`,
+          "apiFar",
+          deployedStart,
+        ),
+        otherRow(
+          `hello-world plus one database connection, with Postgres ${LINK_MS} ms away: it connects on its first event`,
+          "helloDbFar",
+          helloDb.startBytes,
+        ),
       ],
     ),
     "",
@@ -210,12 +236,12 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   findings[0] += ` Whole process, same rounds: ${ratio(toHello("before"))} of hello-world before, ${ratio(apiRatio)} now.`;
   if (!targets[1]!.met) {
     findings.push(
-      `What remains: the API's process takes ${ms(wall("api") - wall("hello"))} ms more than hello-world's (${ratio(apiRatio)}${apiRatio > 2 ? ", over the 2.0× ceiling" : apiRatio > 1.9 ? ", within a few hundredths of the 2.0× ceiling, which is as much as runs on this machine vary" : ""}). ${ms(importDiff)} ms of it is the import: the dependencies' code, read and compiled on every cold start (${diagnosis.depsSummary}), and ${ms(diagnosis.own)} ms our own modules. ${ms(firstDiff)} ms is the first event, nearly all of it the new database connection: a hello-world whose first event opens one postgres.js connection and runs \`select 1\` takes ${ms(m("helloDb", (s) => s.first))} ms for it (hello-world: ${ms(m("hello", (s) => s.first))} ms) and is by itself ${ratio(toHello("helloDb"))} of hello-world.`,
+      `What remains: the API's process takes ${ms(wall("api") - wall("hello"))} ms more than hello-world's (${ratio(apiRatio)}${apiRatio > 2 ? ", over the 2.0× ceiling" : apiRatio > 1.9 ? ", within a few hundredths of the 2.0× ceiling, which is as much as runs on this machine vary" : ""}). ${ms(importDiff)} ms of it is the import: the dependencies' code, read and compiled on every cold start (${diagnosis.depsSummary}), ${ms(diagnosis.own)} ms our own modules, and the database connection's own work, which now starts during the import. ${ms(firstDiff)} ms is the rest of the first event. Opening a connection is mostly work on this process's one thread (node:net and postgres.js code run for the first time, the handshake's messages): a hello-world whose first event opens one postgres.js connection and runs \`select 1\` takes ${ms(m("helloDb", (s) => s.first))} ms for it (hello-world: ${ms(m("hello", (s) => s.first))} ms) and is by itself ${ratio(toHello("helloDb"))} of hello-world. Starting it early hides only its waiting, and only between the import's synchronous blocks (compiling and evaluating the modules), where the handshake can take its next step: with Postgres ${LINK_MS} ms away, the API's first event grows by ${ms(m("apiFar", (s) => s.first) - m("api", (s) => s.first))} ms and the hello-world-with-a-connection's by ${ms(m("helloDbFar", (s) => s.first) - m("helloDb", (s) => s.first))} ms.`,
       `1.5× would need the API's process under ${ms(goal)} ms, ${ms(wall("api") - goal)} ms less than now, while our own code's share of the import is ${ms(diagnosis.own)} ms: with zod, drizzle-orm and postgres.js loaded and a database connection opened by the first request, 1.5× of a hello-world is out of reach on this machine. One lever is outside our code: SST sets esbuild's keepNames on every build (a \`__name()\` call for every function and class of every dependency: ${ms(diagnosis.namesImport)} ms of import here); without it the API measures ${ratio(toHello("noNames"))}${toHello("noNames") >= apiRatio ? " (no gain in whole processes this run: the import's saving is within their noise)" : ""}, and only a prebuilt bundle (sst.aws.Function's \`bundle\`) could drop it, at the price of function names in stack traces.`,
     );
   }
   findings.push(
-    `A first request that reads a job measures ${ratio(toHello("readJob"))} of hello-world${toHello("readJob") > 2 ? ", over 2.0×" : ""} (first event ${ms(m("readJob", (s) => s.first))} ms against /health's ${ms(m("api", (s) => s.first))} ms): besides opening the connection it loads @hono/zod-openapi's chunk, builds that route's validators and runs four statements (token, job, uploads, run counts) where /health runs one. Laziness helps it less than /health: it skips the schemas and code of the routes it does not serve.`,
+    `A first request that reads a job measures ${ratio(toHello("readJob"))} of hello-world${toHello("readJob") > 2 ? ", over 2.0×" : ""} (first event ${ms(m("readJob", (s) => s.first))} ms against /health's ${ms(m("api", (s) => s.first))} ms): it builds that route's validators and core's input schemas, runs drizzle's query building and zod's parsers for the first time, and makes two round trips (the token; then the job, its uploads and run counts together) where /health makes one. Laziness helps it less than /health: it skips only the schemas and code of the routes it does not serve.`,
   );
   return {
     section: { title: "1. Cold start", markdown, targets, findings },
@@ -386,14 +412,14 @@ async function diagnose(
     "",
     packageTable(atStart, 12),
     "",
-    `What loads on first use (chunks only dynamic imports reach, ${kib(laterTotal)}): the S3 SDK on the first presign, @hono/zod-openapi with zod-to-openapi on a route's first validated request (and for /openapi.json), Scalar for /docs:`,
+    `What loads on first use (chunks only dynamic imports reach, ${kib(laterTotal)}): the S3 SDK on the first presign, @hono/zod-openapi with zod-to-openapi for /openapi.json only, Scalar for /docs:`,
     "",
     packageTable(later, 8),
   ].join("\n");
 
   const done = [
     `Done: code splitting and zod English-only (infra/api.ts \`nodejs: { splitting: true, plugins: "./infra/esbuild-plugins.mjs" }\`; \`bundleHandler\` builds the same way, so the bundle tests load what Lambda loads). The S3 SDK (${kib(sdkLater)}) sits in chunks loaded on the first presign (${kib(sdkAtStart)} of it at start) and zod's other locales are gone (${kib(beforeLocales)} in the build before). Measured against that build: loaded at start ${kib(before.startBytes)} → ${kib(deployed.startBytes)}, import ${ms(imp("before"))} → ${ms(imp("deployed"))} ms.`,
-    `Done: nothing of ours is built before it is needed. Routes declare their zod schemas behind functions (packages/functions/src/api/router.ts): a route builds its validators on its first request, and /openapi.json builds the document from every route's definition when first asked; core's \`fn()\` builds its schema on the first call. @hono/zod-openapi with zod-to-openapi, and Scalar, load on first use; Hono's LinearRouter builds no regular expression of all routes on the first request. Our own modules now add ${ms(own)} ms to the import (${ms(core)} ms packages/core: drizzle's table objects, the status enums and the id schema that are still built at import; ${ms(routes)} ms packages/functions) on top of the ${ms(depsAlone)} ms of the dependencies alone.`,
+    `Done: nothing of ours is built before it is needed. Routes declare their zod schemas behind functions (packages/functions/src/api/router.ts): a route builds its validators (hono's validator and zod, as @hono/zod-openapi would) on its first request, and /openapi.json builds the document from every route's definition when first asked; core's \`fn()\` builds its schema on the first call, and zod runs jitless (no \`new Function\` compile per object schema on its first parse). @hono/zod-openapi with zod-to-openapi loads only for /openapi.json, Scalar only for /docs; Hono's LinearRouter builds no regular expression of all routes on the first request. The Lambda entry starts the database connection before it imports the app (\`connectEarly()\`, then a top-level \`await import()\`). Our own modules now add ${ms(own)} ms to the import (${ms(core)} ms packages/core: drizzle's table objects, the status enums and the id schema that are still built at import; ${ms(routes)} ms packages/functions) on top of the ${ms(depsAlone)} ms of the dependencies alone.`,
   ];
   const depsSummary = `the dependencies alone import in ${ms(depsAlone)} ms: zod adds ${ms(stageAdds(1))} ms, drizzle-orm + postgres ${ms(stageAdds(2))} ms; ${kib(startTotal)} load at start, zod ${kib(atStart.get("zod") ?? 0)} of it`;
   return {

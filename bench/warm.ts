@@ -6,15 +6,13 @@
 import { pathToFileURL } from "node:url";
 import { bundleSource, HELLO_HANDLER } from "./lib/bundle";
 import { invoke, type LambdaHandler, restEvent } from "./lib/lambda";
-import { delayedLink } from "./lib/link";
+import { delayedLink, LINK_MS } from "./lib/link";
 import { profile, socketWrites } from "./lib/profile";
 import { describePlan, type Plan, record, repeats, replay } from "./lib/record";
 import { type Bench, runRequest } from "./lib/setup";
 import { ms, ratio, type Section, summarize, type Target, table } from "./lib/stats";
 
 const BUDGET_MS = 0.5;
-/** One-way delay of the link in `overLink` (Node's timers go no finer than 1 ms). */
-const LINK_MS = 1;
 
 export async function createJob(bench: Bench, name: string, runs: number): Promise<number> {
   const auth = { authorization: `Bearer ${bench.token}`, "content-type": "application/json" };

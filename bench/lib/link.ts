@@ -6,6 +6,9 @@
  */
 import net from "node:net";
 
+/** The one-way delay the figures use (Node's timers go no finer than 1 ms). */
+export const LINK_MS = 1;
+
 export interface Link {
   /** `url` with the host and port of the relay. */
   url: string;
