@@ -19,7 +19,7 @@ import {
   zodEnglishOnly,
 } from "./lib/bundle";
 import { restEvent } from "./lib/lambda";
-import { delayedLink, LINK_MS } from "./lib/link";
+import { delayedLink, LINK_MS } from "../packages/scripts/src/test/link";
 import { runTimed } from "./lib/proc";
 import { type Bench, FIXTURES } from "./lib/setup";
 import { kib, median, ms, ratio, type Section, summarize, type Target, table } from "./lib/stats";
@@ -214,7 +214,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
         ),
         otherRow("hello-world", "hello", hello.startBytes),
         otherRow(
-          `API as deployed, GET /health, with Postgres ${LINK_MS} ms away (each way, bench/lib/link.ts): the connection opens while the app loads`,
+          `API as deployed, GET /health, with Postgres ${LINK_MS} ms away (each way, packages/scripts/src/test/link.ts): the connection opens while the app loads`,
           "apiFar",
           deployedStart,
         ),

@@ -6,7 +6,7 @@
 import { pathToFileURL } from "node:url";
 import { bundleSource, HELLO_HANDLER } from "./lib/bundle";
 import { invoke, type LambdaHandler, restEvent } from "./lib/lambda";
-import { delayedLink, LINK_MS } from "./lib/link";
+import { delayedLink, LINK_MS } from "../packages/scripts/src/test/link";
 import { profile, socketWrites } from "./lib/profile";
 import { describePlan, type Plan, record, repeats, replay } from "./lib/record";
 import { type Bench, runRequest } from "./lib/setup";
@@ -246,7 +246,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
     "",
     ...plans,
     "",
-    `**Round trips.** Loopback makes a round trip to Postgres nearly free; in a VPC each one costs a network hop (Lambda to RDS Proxy, and the proxy to the database). The same events through a relay that holds every chunk ${LINK_MS} ms each way (bench/lib/link.ts; it also counts the round trips), on a new connection, ${linked.n} events per route after 5 warm-up events:`,
+    `**Round trips.** Loopback makes a round trip to Postgres nearly free; in a VPC each one costs a network hop (Lambda to RDS Proxy, and the proxy to the database). The same events through a relay that holds every chunk ${LINK_MS} ms each way (packages/scripts/src/test/link.ts; it also counts the round trips), on a new connection, ${linked.n} events per route after 5 warm-up events:`,
     "",
     table(
       ["route", "round trips", `median over the ${LINK_MS} ms link`, "median on loopback"],

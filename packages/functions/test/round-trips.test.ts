@@ -1,0 +1,59 @@
+/**
+ * Round trips to the database per request. Loopback hides them; behind RDS Proxy each one
+ * is a network hop, so a request that needs more of them is slower for every user. The
+ * app's client is pointed at a relay that counts them (and delays each way, so a flight of
+ * statements sent together counts once).
+ */
+import { closeDb } from "@fred/core/drizzle";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { delayedLink, type Link } from "../../scripts/src/test/link";
+import { call, makeUser, runRequest } from "./helpers";
+
+let link: Link;
+const direct = process.env.DATABASE_URL!;
+
+beforeAll(async () => {
+  link = await delayedLink(direct, 1);
+  await closeDb();
+  process.env.DATABASE_URL = link.url;
+  process.env.DB_POOL_MAX = "1"; // as in Lambda: one connection, statements pipelined on it
+});
+
+afterAll(async () => {
+  await closeDb();
+  process.env.DATABASE_URL = direct;
+  delete process.env.DB_POOL_MAX;
+  await link.close();
+});
+
+/** Round trips of one warm call (the connection is already open). */
+async function tripsOf(request: () => Promise<{ status: number }>, status: number) {
+  expect((await request()).status).toBe(status);
+  link.reset();
+  expect((await request()).status).toBe(status);
+  return link.roundTrips();
+}
+
+describe("database round trips per request", () => {
+  it("one for a health check; two for a job's detail, a run, a submission, the epx run list", async () => {
+    const { token } = await makeUser();
+    const job = await call("POST", "/api/v1/jobs", { token, body: { name: "trips" } });
+    const runs = await call("POST", "/api/v1/runs", { token, body: runRequest(job.json.id) });
+    const jobId = job.json.id as number;
+    const runId = runs.json.id as number;
+
+    expect(await tripsOf(() => call("GET", "/health"), 200)).toBe(1);
+    // The token; then the job, its uploads and run counts, sent together.
+    expect(await tripsOf(() => call("GET", `/api/v1/jobs/${jobId}`, { token }), 200)).toBe(2);
+    expect(await tripsOf(() => call("GET", `/api/v1/runs/${runId}`, { token }), 200)).toBe(2);
+    // The token; then the job check and the insert, one statement.
+    const submit = () => call("POST", "/api/v1/runs", { token, body: runRequest(jobId) });
+    expect(await tripsOf(submit, 201)).toBe(2);
+    // The token; then the ownership check and the runs, sent together.
+    const list = () => call("GET", `/runs?job_id=${jobId}`, { token, offline: true });
+    expect(await tripsOf(list, 200)).toBe(2);
+    const patch = () =>
+      call("PATCH", `/api/v1/runs/${runId}`, { token, body: { status: "RUNNING" } });
+    expect(await tripsOf(patch, 200)).toBe(2);
+  });
+});
