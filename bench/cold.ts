@@ -8,6 +8,7 @@
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { delayedLink, LINK_MS } from "../packages/scripts/src/test/link";
 import {
   buildVariant,
   bundleApi,
@@ -19,7 +20,6 @@ import {
   zodEnglishOnly,
 } from "./lib/bundle";
 import { restEvent } from "./lib/lambda";
-import { delayedLink, LINK_MS } from "../packages/scripts/src/test/link";
 import { runTimed } from "./lib/proc";
 import { type Bench, FIXTURES } from "./lib/setup";
 import { kib, median, ms, ratio, type Section, summarize, type Target, table } from "./lib/stats";

@@ -4,9 +4,9 @@
  * recorded from the app's own client for that request — issued directly with postgres.js.
  */
 import { pathToFileURL } from "node:url";
+import { delayedLink, LINK_MS } from "../packages/scripts/src/test/link";
 import { bundleSource, HELLO_HANDLER } from "./lib/bundle";
 import { invoke, type LambdaHandler, restEvent } from "./lib/lambda";
-import { delayedLink, LINK_MS } from "../packages/scripts/src/test/link";
 import { profile, socketWrites } from "./lib/profile";
 import { describePlan, type Plan, record, repeats, replay } from "./lib/record";
 import { type Bench, runRequest } from "./lib/setup";
