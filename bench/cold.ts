@@ -345,7 +345,9 @@ async function diagnose(
 ) {
   const { deployed, before, noNames, stages } = variants;
   const n = bench.options.quick ? 3 : 15;
-  const importOnly = (file: string) => () => start(bench, file, "handler");
+  // No database configured: the entry then starts no connection, and only code is timed.
+  const importOnly = (file: string) => () =>
+    start(bench, file, "handler", undefined, { DATABASE_URL: "" });
   const candidates: Record<string, () => Promise<Sample>> = {
     deployed: importOnly(apiFile),
     before: importOnly(before.main),
@@ -388,7 +390,7 @@ async function diagnose(
   ]);
 
   const markdown = [
-    `**Where the import time goes.** Fresh processes that only import (no event), median of ${n}, interleaved. The API entry built three ways:`,
+    `**Where the import time goes.** Fresh processes that only import (no event, and no database configured, so the entry opens no connection: code only), median of ${n}, interleaved. The API entry built three ways:`,
     "",
     table(
       ["build", "loaded at start", "all chunks", "chunks", "import"],

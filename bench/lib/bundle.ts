@@ -12,7 +12,13 @@ import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises"
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile, type Plugin } from "esbuild";
-import { BANNER, type Bundle, bundleHandler, ROOT } from "../../packages/scripts/src/bundle";
+import {
+  BANNER,
+  type Bundle,
+  bundleHandler,
+  ROOT,
+  startOutputs,
+} from "../../packages/scripts/src/bundle";
 
 export type { Bundle };
 export { ROOT };
@@ -112,7 +118,7 @@ export interface Variant {
   /** The entry chunk Lambda imports first (its path, and its key in the metafile). */
   main: string;
   mainOutput: string;
-  /** The entry chunk and the chunks it imports statically: what a cold start loads. */
+  /** What a cold start loads (see `startOutputs`). */
   startOutputs: string[];
   startBytes: number;
   mainBytes: number;
@@ -165,37 +171,18 @@ export async function buildVariant(options: VariantOptions): Promise<Variant> {
   const mainOutput = outputs.find(([, o]) => o.entryPoint === entryPoint)?.[0];
   if (!mainOutput) throw new Error(`esbuild produced no chunk for ${entryPoint}`);
   const main = path.resolve(mainOutput);
-  const startOutputs = startClosure(result.metafile, mainOutput);
+  const atStart = startOutputs(result.metafile, mainOutput);
   return {
     main,
     mainOutput,
-    startOutputs,
-    startBytes: startOutputs.reduce((n, key) => n + result.metafile.outputs[key]!.bytes, 0),
+    startOutputs: atStart,
+    startBytes: atStart.reduce((n, key) => n + result.metafile.outputs[key]!.bytes, 0),
     mainBytes: (await stat(main)).size,
     mainGzip: await gzipSize(main),
     totalBytes: outputs.reduce((n, [, o]) => n + o.bytes, 0),
     chunks: outputs.length,
     metafile: result.metafile,
   };
-}
-
-function startClosure(metafile: Metafile, entry: string): string[] {
-  const seen = new Set<string>();
-  const visit = (key: string) => {
-    const output = metafile.outputs[key];
-    if (seen.has(key) || !output) return;
-    seen.add(key);
-    for (const i of output.imports) {
-      if (i.kind === "import-statement" && !i.external) visit(i.path);
-    }
-  };
-  visit(entry);
-  // The entry's own dynamic imports are awaited at its top level (api.ts loads the app
-  // while the database connection opens): they load at start too.
-  for (const i of metafile.outputs[entry]?.imports ?? []) {
-    if (i.kind === "dynamic-import" && !i.external) visit(i.path);
-  }
-  return [...seen];
 }
 
 /**

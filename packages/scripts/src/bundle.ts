@@ -15,7 +15,7 @@ import { spawn } from "node:child_process";
 import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { build, type Metafile } from "esbuild";
 import plugins from "../../../infra/esbuild-plugins.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -109,28 +109,41 @@ export async function bundleHandler(options: BundleOptions): Promise<Bundle> {
   ].sort();
   const byFile = result.metafile.outputs;
   const main = Object.keys(byFile).find((o) => path.resolve(o) === file);
-  const start = new Set<string>();
-  const visit = (output: string) => {
-    if (start.has(output)) return;
-    start.add(output);
-    for (const i of byFile[output]?.imports ?? [])
-      if (i.kind === "import-statement" && !i.external) visit(i.path);
-  };
-  if (main) {
-    visit(main);
-    // The entry's own dynamic imports are awaited at its top level (api.ts loads the app
-    // while the database connection opens), so they load at start too.
-    for (const i of byFile[main]?.imports ?? [])
-      if (i.kind === "dynamic-import" && !i.external) visit(i.path);
-  }
+  const start = main ? startOutputs(result.metafile, main) : [];
   return {
     file,
     exportName,
     lambdaHandler: `${name}.${exportName}`,
     bytes: (await stat(file)).size,
-    startBytes: [...start].reduce((sum, o) => sum + (byFile[o]?.bytes ?? 0), 0),
+    startBytes: start.reduce((sum, o) => sum + (byFile[o]?.bytes ?? 0), 0),
     externalImports,
   };
+}
+
+/**
+ * The outputs a cold start loads: the entry's chunk, the chunks it imports statically, and
+ * those of the dynamic imports written in the entry file itself, which it awaits at its top
+ * level (api.ts imports the app while the database connection opens).
+ */
+export function startOutputs(metafile: Metafile, entryOutput: string): string[] {
+  const seen = new Set<string>();
+  const visit = (key: string) => {
+    const output = metafile.outputs[key];
+    if (seen.has(key) || !output) return;
+    seen.add(key);
+    for (const i of output.imports) if (i.kind === "import-statement" && !i.external) visit(i.path);
+  };
+  visit(entryOutput);
+  const source = metafile.outputs[entryOutput]?.entryPoint;
+  const awaited = new Set(
+    (source ? (metafile.inputs[source]?.imports ?? []) : [])
+      .filter((i) => i.kind === "dynamic-import")
+      .map((i) => i.path),
+  );
+  for (const [key, output] of Object.entries(metafile.outputs)) {
+    if (output.entryPoint && awaited.has(output.entryPoint)) visit(key);
+  }
+  return [...seen];
 }
 
 async function firstExisting(files: string[]): Promise<string> {
