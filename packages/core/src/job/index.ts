@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
-import { fn, Id, jsonProblem, lazy, storable, Text } from "../util";
+import { fn, Id, jsonProblem, keysetPage, lazy, storable, Text } from "../util";
 import { jobStatus, jobTable } from "./job.sql";
 
 export namespace Job {
@@ -126,9 +126,7 @@ export namespace Job {
           )
           .orderBy(desc(jobTable.id))
           .limit(input.limit + 1);
-        const items = rows.slice(0, input.limit);
-        const next = rows.length > input.limit ? items.at(-1)?.id : undefined;
-        return { items, nextCursor: next ?? null };
+        return keysetPage(rows, input.limit);
       }),
   );
 

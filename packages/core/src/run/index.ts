@@ -14,7 +14,7 @@ import { z } from "zod";
 import { fromRow, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { type jobStatus, jobTable } from "../job/job.sql";
-import { fn, Id, lazy, Text } from "../util";
+import { fn, Id, keysetPage, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
 
@@ -144,9 +144,7 @@ export namespace Run {
             .orderBy(asc(runTable.id))
             .limit(input.limit + 1),
         );
-        const items = rows.slice(0, input.limit);
-        const next = rows.length > input.limit ? items.at(-1)?.id : undefined;
-        return { items, nextCursor: next ?? null };
+        return keysetPage(rows, input.limit);
       }),
   );
 

@@ -70,6 +70,16 @@ function flatten(
   });
 }
 
+/**
+ * A page from `limit + 1` rows read in keyset order: the first `limit`, and the cursor for
+ * the next page (the last id shown) when there was one more row.
+ */
+export function keysetPage<T extends { id: number }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  const next = rows.length > limit ? items.at(-1)?.id : undefined;
+  return { items, nextCursor: next ?? null };
+}
+
 /** Database ids are bigint identities; the API shows them as positive safe integers. */
 export const Id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
