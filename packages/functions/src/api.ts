@@ -24,20 +24,5 @@ export function routedPath(event: APIGatewayProxyEvent): string {
   return event.path;
 }
 
-/**
- * The event's headers, with the body's size as `content-length` when the gateway did not
- * pass one: the 1 MB limit then reads the header instead of copying the body through a
- * stream to count it.
- */
-export function withLength(event: APIGatewayProxyEvent): APIGatewayProxyEvent["headers"] {
-  const headers = event.headers ?? {};
-  if (event.body === null || event.body === undefined) return headers;
-  const named = (h: object | null | undefined) =>
-    Object.keys(h ?? {}).some((k) => k.toLowerCase() === "content-length");
-  if (named(headers) || named(event.multiValueHeaders)) return headers;
-  const bytes = Buffer.byteLength(event.body, event.isBase64Encoded ? "base64" : "utf8");
-  return { ...headers, "content-length": String(bytes) };
-}
-
 export const handler = (event: APIGatewayProxyEvent, context: LambdaContext) =>
-  serve({ ...event, path: routedPath(event), headers: withLength(event) }, context);
+  serve({ ...event, path: routedPath(event) }, context);
