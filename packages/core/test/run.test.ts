@@ -1,6 +1,7 @@
 import { sql } from "@fred/core/drizzle";
 import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
+import { Upload } from "@fred/core/upload";
 import { describe, expect, it } from "vitest";
 import { makeUser, runRequest } from "./fixtures";
 
@@ -197,6 +198,14 @@ describe("runs", () => {
     await expect(
       Run.update({ userId: b.user.id, runId: runs[0]!.id, status: "DONE" }),
     ).rejects.toMatchObject({ code: "not_found" });
+    // The reads a job's detail sends alongside its ownership check find nothing of A's.
+    expect(await Run.countByStatus({ userId: a.user.id, jobId: job.id })).toEqual({
+      Submitted: 5,
+    });
+    expect(await Run.countByStatus({ userId: b.user.id, jobId: job.id })).toEqual({});
+    await Upload.issue({ userId: a.user.id, jobId: job.id, context: "job", type: "config" });
+    expect(await Upload.listForJob({ userId: a.user.id, jobId: job.id })).toHaveLength(1);
+    expect(await Upload.listForJob({ userId: b.user.id, jobId: job.id })).toEqual([]);
   });
 
   it("counts runs by status and records the runner's updates", async () => {
@@ -207,7 +216,10 @@ describe("runs", () => {
       runs: [runRequest(job.id), runRequest(job.id)],
     });
     await Run.update({ userId: user.id, runId: r1!.id, status: "RUNNING", podPhase: "Running" });
-    expect(await Run.countByStatus(job.id)).toEqual({ Submitted: 1, RUNNING: 1 });
+    expect(await Run.countByStatus({ userId: user.id, jobId: job.id })).toEqual({
+      Submitted: 1,
+      RUNNING: 1,
+    });
     // Results cannot be marked uploaded before an upload was issued; nothing changes.
     await expect(
       Run.update({ userId: user.id, runId: r2!.id, status: "DONE", resultsUploaded: true }),

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, jsonb, pgEnum, pgTable, text, unique, varchar } from "drizzle-orm/pg-core";
 import { id, ref, timestamps } from "../drizzle/types";
 import { userTable } from "../user/user.sql";
@@ -31,3 +32,11 @@ export const jobTable = pgTable(
     unique("job_id_user_id_unique").on(t.id, t.userId),
   ],
 );
+
+/**
+ * SQL: job `jobId` exists and is `userId`'s. Reads of a job's rows carry it, so asking for a
+ * job that is not yours costs an index lookup, never a scan of someone else's runs.
+ */
+export function ownedJob(jobId: unknown, userId: unknown) {
+  return sql`exists (select 1 from ${jobTable} where ${jobTable.id} = ${jobId} and ${jobTable.userId} = ${userId})`;
+}

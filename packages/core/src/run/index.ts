@@ -13,7 +13,7 @@ import {
 import { z } from "zod";
 import { fromRow, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
-import { type jobStatus, jobTable } from "../job/job.sql";
+import { type jobStatus, jobTable, ownedJob } from "../job/job.sql";
 import { fn, Id, keysetPage, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
@@ -138,6 +138,7 @@ export namespace Run {
             .where(
               and(
                 eq(runTable.jobId, input.jobId),
+                ownedJob(input.jobId, input.userId),
                 input.cursor ? gt(runTable.id, input.cursor) : undefined,
               ),
             )
@@ -155,7 +156,11 @@ export namespace Run {
     useTransaction((tx) =>
       ofOwnJob(
         input,
-        tx.select().from(runTable).where(eq(runTable.jobId, input.jobId)).orderBy(asc(runTable.id)),
+        tx
+          .select()
+          .from(runTable)
+          .where(and(eq(runTable.jobId, input.jobId), ownedJob(input.jobId, input.userId)))
+          .orderBy(asc(runTable.id)),
       ),
     ),
   );
@@ -165,20 +170,21 @@ export namespace Run {
     on
       .select({ status: runTable.status, n: count() })
       .from(runTable)
-      .where(eq(runTable.jobId, sql.placeholder("jobId")))
+      .where(
+        and(
+          eq(runTable.jobId, sql.placeholder("jobId")),
+          ownedJob(sql.placeholder("jobId"), sql.placeholder("userId")),
+        ),
+      )
       .groupBy(runTable.status)
       .prepare("run_status_counts"),
   );
 
-  export const countByStatus = fn(
-    () => Id,
-    async (jobId) => {
-      const rows = await statusCounts({ jobId });
-      return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<
-        Record<Status, number>
-      >;
-    },
-  );
+  /** How many of a job's runs are in each status; none if the job is not the user's. */
+  export const countByStatus = fn(JobRef, async (input) => {
+    const rows = await statusCounts(input);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<Record<Status, number>>;
+  });
 
   export const UpdateInput = lazy(() =>
     Ref().extend({
@@ -221,6 +227,7 @@ export namespace Run {
           .where(
             and(
               eq(runTable.jobId, input.jobId),
+              ownedJob(input.jobId, input.userId),
               isNotNull(runTable.resultsUploadedAt),
               isNotNull(runTable.resultsKey),
             ),

@@ -1,8 +1,9 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { createTransaction, prepared } from "../drizzle";
 import { InvalidError } from "../error";
 import { Job } from "../job";
+import { ownedJob } from "../job/job.sql";
 import { Run } from "../run";
 import { fn, Id, lazy, Text } from "../util";
 import { presignGet, presignPut } from "./s3";
@@ -109,14 +110,20 @@ export namespace Upload {
     on
       .select()
       .from(uploadTable)
-      .where(eq(uploadTable.jobId, sql.placeholder("jobId")))
+      .where(
+        and(
+          eq(uploadTable.jobId, sql.placeholder("jobId")),
+          ownedJob(sql.placeholder("jobId"), sql.placeholder("userId")),
+        ),
+      )
       .orderBy(asc(uploadTable.id))
       .prepare("uploads_for_job"),
   );
 
+  /** A job's uploads; none if the job is not the user's. */
   export const listForJob = fn(
-    () => Id,
-    (jobId) => forJob({ jobId }),
+    () => z.strictObject({ userId: Id, jobId: Id }),
+    (input) => forJob(input),
   );
 
   /** Presigned GETs for the job's runs whose results are uploaded. */

@@ -104,12 +104,13 @@ jobs.openapi(
   },
   async (c) => {
     const { job_id } = c.req.valid("param");
-    // One round trip for the three: the uploads and counts of a job that turns out not to
-    // be the caller's are read and dropped, never shown.
+    // One round trip for the three; the uploads and counts of a job that is not the
+    // caller's come back empty (each read checks ownership itself).
+    const ref = { userId: c.get("user").id, jobId: job_id };
     const [job, uploads, runCounts] = await Promise.all([
-      Job.get({ userId: c.get("user").id, jobId: job_id }),
-      Upload.listForJob(job_id),
-      Run.countByStatus(job_id),
+      Job.get(ref),
+      Upload.listForJob(ref),
+      Run.countByStatus(ref),
     ]);
     return c.json({ ...jobView(job), uploads: uploads.map(uploadView), runCounts }, 200);
   },
