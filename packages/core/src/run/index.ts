@@ -75,10 +75,16 @@ export namespace Run {
         returning ${submitted()}`),
     );
     if (rows.length === 0) await refuse(input.userId, jobIds);
+    // Ids were drawn in the batch's order (ORDER BY r.n), so sorted ids pair with the input.
     return rows
       .map((row) => fromRow(runTable, row))
       .sort((a, b) => a.id - b.id)
-      .map((run, i) => ({ ...run, request: input.runs[i]! }));
+      .map((run, i) => {
+        const request = input.runs[i]!;
+        if (run.jobId !== request.jobId)
+          throw new Error(`Run ${run.id} paired with the wrong request.`);
+        return { ...run, request };
+      });
   });
 
   /** Why a batch went in as nothing: a job that is not the caller's, or one that is closed. */
@@ -94,7 +100,8 @@ export namespace Run {
     const closed = jobs.find((j) => CLOSED.includes(j.status));
     if (closed)
       throw new ConflictError(`Job ${closed.id} is ${closed.status} and accepts no runs.`);
-    // Every job was open a moment later: one was closed and reopened in between.
+    // Not expected (closed jobs stay closed, missing ones stay missing); should it happen,
+    // a retryable 409 rather than an empty batch reported as stored.
     throw new ConflictError("A job changed while the runs were submitted; retry.");
   }
 
