@@ -188,6 +188,17 @@ describe("the error contract", () => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect(form.status).toBe(415);
+
+    // No body, but said to be something else: the route's own media-type check.
+    const typed = await call("POST", "/api/v1/jobs", {
+      token,
+      headers: { "content-type": "text/plain" },
+    });
+    expect(typed.status).toBe(415);
+    expect(typed.json.error).toEqual({
+      code: "unsupported_media_type",
+      message: "Send the body as application/json.",
+    });
   });
 
   it("every response carries a request id; an API Gateway one is kept", async () => {
@@ -235,6 +246,20 @@ describe("CORS", () => {
 });
 
 describe("docs", () => {
+  it("every route declares only what the router validates: query, path, headers, a JSON body", () => {
+    for (const definition of app.definitions) {
+      const { request, method, path } = definition();
+      const parts = Object.keys(request ?? {}).filter((k) => k !== "body");
+      expect(
+        parts.every((k) => ["query", "params", "headers"].includes(k)),
+        `${method} ${path}`,
+      ).toBe(true);
+      expect(Object.keys(request?.body?.content ?? {}), `${method} ${path}`).toEqual(
+        request?.body ? ["application/json"] : [],
+      );
+    }
+  });
+
   it("serves an OpenAPI 3.1 document generated from the routes, and a reference page", async () => {
     const doc = await call("GET", "/openapi.json");
     expect(doc.status).toBe(200);
