@@ -106,6 +106,24 @@ describe("runs", () => {
     );
   });
 
+  it("a batch submitted while its job is being cancelled waits, then inserts nothing", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    let submitted: Promise<unknown> | undefined;
+    let settled = false;
+    await sql().begin(async (tx) => {
+      await tx`update job set status = 'cancelled' where id = ${job.id}`;
+      submitted = Run.submit({ userId: user.id, runs: [runRequest(job.id)] }).finally(() => {
+        settled = true;
+      });
+      submitted.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(settled).toBe(false); // the job's row lock holds the batch back
+    });
+    await expect(submitted).rejects.toMatchObject({ code: "conflict" });
+    expect(await runCount(job.id)).toBe(0);
+  });
+
   it("a batch naming an open and a completed job inserts nothing and says which is closed", async () => {
     const { user } = await makeUser();
     const open = await Job.create({ userId: user.id });
