@@ -1,7 +1,6 @@
 import { sql } from "@fred/core/drizzle";
 import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
-import { Upload } from "@fred/core/upload";
 import { describe, expect, it } from "vitest";
 import { makeUser, runRequest } from "./fixtures";
 
@@ -216,14 +215,11 @@ describe("runs", () => {
     await expect(
       Run.update({ userId: b.user.id, runId: runs[0]!.id, status: "DONE" }),
     ).rejects.toMatchObject({ code: "not_found" });
-    // The reads a job's detail sends alongside its ownership check find nothing of A's.
+    // The counts a job's detail reads alongside its ownership check find nothing of A's.
     expect(await Run.countByStatus({ userId: a.user.id, jobId: job.id })).toEqual({
       Submitted: 5,
     });
     expect(await Run.countByStatus({ userId: b.user.id, jobId: job.id })).toEqual({});
-    await Upload.issue({ userId: a.user.id, jobId: job.id, context: "job", type: "config" });
-    expect(await Upload.listForJob({ userId: a.user.id, jobId: job.id })).toHaveLength(1);
-    expect(await Upload.listForJob({ userId: b.user.id, jobId: job.id })).toEqual([]);
   });
 
   it("counts runs by status and records the runner's updates", async () => {

@@ -104,12 +104,12 @@ jobs.openapi(
   },
   async (c) => {
     const { job_id } = c.req.valid("param");
-    // One round trip for the three; the uploads and counts of a job that is not the
-    // caller's come back empty (each read checks ownership itself).
+    // One round trip for the three. The counts check ownership in SQL (a foreign job's runs
+    // are never scanned); a foreign job's few uploads are read and dropped, never shown.
     const ref = { userId: c.get("user").id, jobId: job_id };
     const [job, uploads, runCounts] = await Promise.all([
       Job.get(ref),
-      Upload.listForJob(ref),
+      Upload.listForJob(job_id),
       Run.countByStatus(ref),
     ]);
     return c.json({ ...jobView(job), uploads: uploads.map(uploadView), runCounts }, 200);
