@@ -16,6 +16,7 @@ import {
   bytesByPackage,
   HELLO_DB_HANDLER,
   HELLO_HANDLER,
+  sizeOf,
   type Variant,
   zodEnglishOnly,
 } from "./lib/bundle";
@@ -90,6 +91,25 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   const hello = await bundleSource(HELLO_HANDLER, "hello", "handler", dir);
   const helloDb = await bundleSource(HELLO_DB_HANDLER, "hello-db", "handler", dir);
   const variants = await buildVariants(dir);
+  const { deployed } = variants;
+  const outputs = (keys: string[]) =>
+    keys.filter((k) => k.endsWith(".mjs")).map((k) => path.resolve(k));
+  const allChunks = outputs(Object.keys(deployed.metafile.outputs));
+  const startChunks = outputs(deployed.startOutputs);
+  const sizes = [
+    ["API: the entry file Lambda loads", 1, await sizeOf([deployed.main])],
+    [
+      "API: what a cold start loads (the entry, its static imports, the app it awaits)",
+      startChunks.length,
+      await sizeOf(startChunks),
+    ],
+    [
+      "API: every chunk (the deployment; the rest loads on first use)",
+      allChunks.length,
+      await sizeOf(allChunks),
+    ],
+    ["hello-world handler (one file)", 1, await sizeOf([hello.file])],
+  ] as const;
   const health = JSON.stringify(restEvent("GET", "/health"));
   const jobId = await createJob(bench, "cold", 0);
   const readJob = JSON.stringify(
@@ -185,6 +205,13 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
     ),
     "",
     `Whole process p99 (n=${n}, so the slowest sample): API ${ms(wallApi.p99)} ms, hello-world ${ms(wallHello.p99)} ms. In-process ratio (import + first event): ${ratio(m("api", inProcess) / m("hello", inProcess))}.`,
+    "",
+    "Bundle sizes (minified as deployed; gzip per file, as in the deployment zip):",
+    "",
+    table(
+      ["bundle", "files", "raw", "gzip"],
+      sizes.map(([label, files, size]) => [label, files, kib(size.raw), kib(size.gzip)]),
+    ),
     "",
     "In the same interleaved rounds (medians):",
     "",

@@ -30,6 +30,17 @@ export async function gzipSize(file: string): Promise<number> {
   return gzipSync(await readFile(file)).length;
 }
 
+/** Bytes of `files` together, as they are and gzipped one by one (as a deployment zip holds them). */
+export async function sizeOf(files: string[]): Promise<{ raw: number; gzip: number }> {
+  let raw = 0;
+  let gzip = 0;
+  for (const file of files) {
+    raw += (await stat(file)).size;
+    gzip += await gzipSize(file);
+  }
+  return { raw, gzip };
+}
+
 export function bundleApi(outdir: string): Promise<Bundle> {
   return bundleHandler({ handler: "packages/functions/src/api.handler", outdir });
 }
