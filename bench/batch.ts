@@ -232,7 +232,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
         headers: { ...auth, "content-type": "application/json" },
         body,
       });
-    const n = quick ? 3 : size >= 1000 ? 8 : size >= 100 ? 20 : 60;
+    const n = quick ? 3 : size >= 1000 ? 25 : size >= 100 ? 40 : 60;
     const r = await timed(event, n, 2);
     // Its floor: the statements this batch sent (the token, one INSERT of `size` rows).
     const plan = await record(sql, () => invoke(handler, event()));
