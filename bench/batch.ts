@@ -51,7 +51,15 @@ async function fill(sql: Sql, userId: number) {
            from generate_series(1, $6) g) s`,
     [userId, a, b, c, fillers, TABLE_ROWS],
   );
-  await sql.unsafe("vacuum (analyze) run");
+  // As autovacuum keeps a table in service: one VACUUM right after a bulk load marks few
+  // pages all-visible, and the planner then reads the heap where an index-only scan would do.
+  for (let i = 0; i < 8; i++) {
+    await sql.unsafe("vacuum (analyze) run");
+    const [vm] = await sql.unsafe<{ visible: number }[]>(
+      "select relallvisible::float / greatest(relpages, 1) as visible from pg_class where relname = 'run'",
+    );
+    if (vm!.visible >= 0.95) break;
+  }
   await sql.unsafe("analyze job");
   const counts = await sql.unsafe<{ job_id: number; n: number }[]>(
     "select job_id, count(*)::int as n from run where job_id = any($1) group by job_id",
@@ -358,7 +366,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   }
 
   const markdown = [
-    `A database of its own, bulk-filled with generate_series in ${data.seconds.toFixed(0)} s: ${int(data.total)} runs in 1,003 jobs, interleaved (jobs of 10, 1,000 and 100,000 runs, and 1,000 others), then VACUUM ANALYZE. Every call goes through the Lambda handler in this process (one pooled connection). Median / p99 in ms.`,
+    `A database of its own, bulk-filled with generate_series in ${data.seconds.toFixed(0)} s: ${int(data.total)} runs in 1,003 jobs, interleaved (jobs of 10, 1,000 and 100,000 runs, and 1,000 others), then VACUUM ANALYZE until the visibility map covers 95% of the table (as autovacuum keeps it in service). Every call goes through the Lambda handler in this process (one pooled connection). Median / p99 in ms.`,
     "",
     "**Batches** (POST /api/v1/runs with `{runs: [...]}` into one job; the table already holds 1,000,000 runs). The SQL floor replays the statements the call sent (the token lookup, then one statement: the job check FOR SHARE and an INSERT … SELECT FROM json_array_elements(…) RETURNING of the whole batch) on the same connection:",
     "",
