@@ -172,7 +172,7 @@ export namespace Run {
     ),
   );
 
-  /** How many of a job's runs are in each status. */
+  /** The query behind `countByStatus`. */
   const statusCounts = prepared((on) =>
     on
       .select({ status: runTable.status, n: count() })
