@@ -3,7 +3,7 @@
  * pins a connection for the life of any prepared statement, which defeats the proxy.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { getTableColumns, type Table } from "drizzle-orm";
+import { type Column, getTableColumns, type Table } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { Config } from "../config";
@@ -155,9 +155,21 @@ export function fromRow<T extends Table>(
   raw: Record<string, unknown>,
 ): T["$inferSelect"] {
   const record: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(table))) {
+  for (const [key, column] of columnsOf(table)) {
     const value = raw[column.name];
     record[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
   }
   return record as T["$inferSelect"];
+}
+
+const columnLists = new WeakMap<Table, [string, Column][]>();
+
+/** A table's [key, column] pairs, listed once per table (a batch maps 1000 rows). */
+function columnsOf(table: Table): [string, Column][] {
+  let list = columnLists.get(table);
+  if (!list) {
+    list = Object.entries(getTableColumns(table));
+    columnLists.set(table, list);
+  }
+  return list;
 }

@@ -83,7 +83,8 @@ export namespace Run {
         const request = input.runs[i]!;
         if (run.jobId !== request.jobId)
           throw new Error(`Run ${run.id} paired with the wrong request.`);
-        return { ...run, request };
+        run.request = request;
+        return run;
       });
   });
 
@@ -158,13 +159,28 @@ export namespace Run {
 
   const JobRef = lazy(() => z.strictObject({ userId: Id, jobId: Id }));
 
-  /** Every run of a job, for the epx client, which does not page. */
+  /**
+   * Every run of a job, for the epx client, which does not page: the columns its list shows
+   * (no results key or update times), since a job can have 100,000 runs and each column
+   * costs its parsing, mapping and garbage for every one of them.
+   */
   export const all = fn(JobRef, (input) =>
     useTransaction((tx) =>
       ofOwnJob(
         input,
         tx
-          .select()
+          .select({
+            id: runTable.id,
+            jobId: runTable.jobId,
+            userId: runTable.userId,
+            request: runTable.request,
+            status: runTable.status,
+            podPhase: runTable.podPhase,
+            containerStatus: runTable.containerStatus,
+            userDeleted: runTable.userDeleted,
+            epxClientVersion: runTable.epxClientVersion,
+            timeCreated: runTable.timeCreated,
+          })
           .from(runTable)
           .where(and(eq(runTable.jobId, input.jobId), ownedJob(input.jobId, input.userId)))
           .orderBy(asc(runTable.id)),

@@ -13,6 +13,7 @@ import { requireUser } from "../middleware/auth";
 import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
+import { isoTime } from "../view";
 
 const JobQuery = lazy(() =>
   z.object({ job_id: Id.meta({ param: { name: "job_id", in: "query" }, example: 42 }) }),
@@ -182,7 +183,7 @@ epx.openapi(
       id: r.id,
       jobId: r.jobId,
       userId: r.userId,
-      createdTs: r.timeCreated.toISOString(),
+      createdTs: isoTime(r.timeCreated),
       request: r.request,
       podPhase: r.podPhase,
       containerStatus: r.containerStatus,
