@@ -162,6 +162,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   ];
 
   const diagnosis = await diagnose(bench, api.file, hello.file, variants);
+  const fetchLoad = await fetchLoadMs(bench, quick ? 3 : 11);
 
   const targets: Target[] = [
     {
@@ -268,6 +269,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
     );
   }
   findings.push(
+    `Both first events include Node loading its own fetch implementation (undici), which it does on first use of \`Headers\`, \`Request\` or \`Response\`; hono's Lambda adapter builds a \`Headers\` for every event: ${ms(fetchLoad)} ms in a bare Node process (median of ${quick ? 3 : 11}), most of hello-world's ${ms(m("hello", (s) => s.first))} ms first event. Any Hono handler on Lambda pays it, so it is part of the floor, not of our difference.`,
     `A first request that reads a job measures ${ratio(toHello("readJob"))} of hello-world${toHello("readJob") > 2 ? ", over 2.0×" : ""} (first event ${ms(m("readJob", (s) => s.first))} ms against /health's ${ms(m("api", (s) => s.first))} ms): it builds that route's validators and core's input schemas, runs drizzle's query building and zod's parsers for the first time, and makes two round trips (the token; then the job, its uploads and run counts together) where /health makes one. Laziness helps it less than /health: it skips only the schemas and code of the routes it does not serve.`,
   );
   return {
@@ -275,6 +277,19 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
     apiPeakRss: m("api", (s) => s.maxRssKb * 1024),
     helloPeakRss: m("hello", (s) => s.maxRssKb * 1024),
   };
+}
+
+/** How long a fresh Node process takes for its first `new Headers()` (loading undici). */
+async function fetchLoadMs(bench: Bench, n: number): Promise<number> {
+  const code =
+    "const t = performance.now(); new Headers(); process.stdout.write(String(performance.now() - t));";
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const run = await runTimed(["-e", code], { cwd: bench.work, env: bench.childEnv() });
+    if (run.code !== 0) throw new Error(`fetch load probe failed: ${run.stderr.slice(-400)}`);
+    times.push(Number(run.stdout));
+  }
+  return median(times);
 }
 
 /**
