@@ -4,6 +4,13 @@ import { Run } from "@fred/core/run";
 import { describe, expect, it } from "vitest";
 import { makeUser, runRequest } from "./fixtures";
 
+/** Every run `Run.all` hands over, its pages joined. */
+async function allRuns(input: { userId: number; jobId: number }) {
+  const runs = [];
+  for await (const page of await Run.all(input)) runs.push(...page);
+  return runs;
+}
+
 async function runCount(jobId: number) {
   const [row] = await sql()`select count(*)::int as n from run where job_id = ${jobId}`;
   return row!.n as number;
@@ -168,10 +175,39 @@ describe("runs", () => {
     const ids = results.flat().map((r) => r.id);
     expect(new Set(ids).size).toBe(350);
     expect(await runCount(job.id)).toBe(350);
-    const dirs = (await Run.all({ userId: user.id, jobId: job.id })).map(
+    const dirs = (await allRuns({ userId: user.id, jobId: job.id })).map(
       (r) => r.request.workingDir,
     );
     expect(new Set(dirs).size).toBe(350);
+  });
+
+  it("hands a job's runs over whole a page at a time: each once, in order, as of one snapshot", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const other = await Job.create({ userId: user.id });
+    const ids: number[] = [];
+    for (const n of [1000, 1000, 345]) {
+      const runs = await Run.submit({
+        userId: user.id,
+        runs: Array.from({ length: n }, (_, i) =>
+          runRequest(job.id, { size: `s${ids.length + i}` }),
+        ),
+      });
+      ids.push(...runs.map((r) => r.id));
+      await Run.submit({ userId: user.id, runs: [runRequest(other.id)] }); // interleaved ids
+    }
+    const pageSizes: number[] = [];
+    const seen: { id: number; size: string }[] = [];
+    let late: number | undefined;
+    for await (const page of await Run.all({ userId: user.id, jobId: job.id })) {
+      pageSizes.push(page.length);
+      seen.push(...page.map((r) => ({ id: r.id, size: r.request.size })));
+      // Submitted while the list is being read: stored, but not part of this list.
+      late ??= (await Run.submit({ userId: user.id, runs: [runRequest(job.id)] }))[0]!.id;
+    }
+    expect(pageSizes).toEqual([Run.ALL_PAGE, 2345 - Run.ALL_PAGE]);
+    expect(seen).toEqual(ids.map((id, i) => ({ id, size: `s${i}` })));
+    expect((await allRuns({ userId: user.id, jobId: job.id })).at(-1)?.id).toBe(late);
   });
 
   it("lists a job's runs in keyset pages and all at once; others see nothing", async () => {
@@ -199,7 +235,7 @@ describe("runs", () => {
       runs.map((r) => r.id),
     );
     expect(page3.nextCursor).toBeNull();
-    expect((await Run.all({ userId: a.user.id, jobId: job.id })).map((r) => r.id)).toEqual(
+    expect((await allRuns({ userId: a.user.id, jobId: job.id })).map((r) => r.id)).toEqual(
       runs.map((r) => r.id),
     );
 

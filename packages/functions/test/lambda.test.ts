@@ -1,11 +1,15 @@
 /** The Lambda entry point, fed real API Gateway REST (v1) proxy events. */
 import { gunzipSync } from "node:zlib";
+import { Run } from "@fred/core/run";
 import { describe, expect, it } from "vitest";
 import { handler } from "../src/api";
 import { makeUser, runRequest } from "./helpers";
 import { restEvent } from "./rest-event";
 
 const json = (res: { body: string }) => JSON.parse(res.body);
+/** A response header, as the adapter returns it for REST events (multi-value). */
+const header = (res: object, name: string) =>
+  (res as { multiValueHeaders?: Record<string, string[]> }).multiValueHeaders?.[name]?.[0];
 
 describe("Lambda handler (API Gateway REST proxy)", () => {
   it("answers GET /health with the gateway's request id", async () => {
@@ -129,6 +133,62 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     expect(bytes.length).toBeLessThan(plain.body.length / 10);
     expect(JSON.parse(gunzipSync(bytes).toString())).toEqual(JSON.parse(plain.body));
     expect(JSON.parse(plain.body).runs).toHaveLength(200);
+  });
+
+  it("lists a job of several cursor pages whole, gzipped or not; a short list goes plain", async () => {
+    const { token } = await makeUser();
+    const headers = { "Offline-Token": `Bearer ${token}`, "content-type": "application/json" };
+    const register = () =>
+      handler(restEvent("POST", "/jobs/register", { headers, body: '{"tags":[]}' }), {} as never);
+    const jobId = json(await register()).id;
+    const ids: number[] = [];
+    for (const n of [1000, 1000, 345]) {
+      const runs = Array.from({ length: n }, (_, i) =>
+        runRequest(jobId, { workingDir: `/w/${ids.length + i}` }),
+      );
+      const stored = await handler(
+        restEvent("POST", "/runs", { headers, body: JSON.stringify({ runRequests: runs }) }),
+        {} as never,
+      );
+      ids.push(...json(stored).runResponses.map((r: { runId: number }) => r.runId));
+    }
+    expect(ids.length).toBeGreaterThan(Run.ALL_PAGE);
+    const list = (extra: Record<string, string>, job = jobId) =>
+      handler(
+        restEvent("GET", "/runs", {
+          headers: { ...headers, ...extra },
+          query: { job_id: [String(job)] },
+        }),
+        {} as never,
+      );
+
+    const plain = await list({});
+    expect(plain.isBase64Encoded).toBe(false);
+    const runs = JSON.parse(plain.body).runs as { id: number; request: { workingDir: string } }[];
+    expect(runs.map((r) => r.id)).toEqual(ids);
+    expect(runs.map((r) => r.request.workingDir)).toEqual(ids.map((_, i) => `/w/${i}`));
+
+    const gzipped = await list({ "accept-encoding": "gzip, deflate" });
+    expect(header(gzipped, "content-encoding")).toBe("gzip");
+    expect(header(gzipped, "vary")).toMatch(/\bAccept-Encoding\b/);
+    const bytes = Buffer.from(gzipped.body, "base64");
+    expect(gunzipSync(bytes).toString()).toBe(plain.body);
+    // Not accepted (q=0): plain.
+    expect((await list({ "accept-encoding": "gzip;q=0" })).body).toBe(plain.body);
+
+    const short = json(await register()).id;
+    await handler(
+      restEvent("POST", "/runs", {
+        headers,
+        body: JSON.stringify({ runRequests: [runRequest(short)] }),
+      }),
+      {} as never,
+    );
+    const small = await list({ "accept-encoding": "gzip" }, short);
+    expect(small.isBase64Encoded).toBe(false);
+    expect(header(small, "content-encoding")).toBeUndefined();
+    expect(header(small, "content-type")).toBe("application/json");
+    expect(JSON.parse(small.body).runs).toHaveLength(1);
   });
 
   it("routes on the proxy path under a custom domain's base path", async () => {

@@ -92,6 +92,29 @@ export function prepared<Q extends { execute(values?: Record<string, unknown>): 
     });
 }
 
+/**
+ * The rows of a query read through one cursor and handed over `size` at a time: one
+ * statement, so one snapshot and one pass over the index, for results too large to hold at
+ * once (a job's every run). Rows come raw (column names, driver values; see `fromRow`).
+ * postgres.js runs it on the pool, so it does not join a surrounding transaction, and it
+ * holds its connection until the last page: with a pool of one (Lambda), query nothing else
+ * while consuming it.
+ */
+export async function* inPages(
+  query: { toSQL(): { sql: string; params: unknown[] } },
+  size: number,
+): AsyncGenerator<Record<string, unknown>[]> {
+  const { sql: text, params } = query.toSQL();
+  try {
+    yield* sql()
+      .unsafe(text, params as postgres.ParameterOrJSON<never>[])
+      .cursor(size);
+  } catch (error) {
+    if (isUnavailable(error)) throw new UnavailableError();
+    throw error;
+  }
+}
+
 /** Runs `cb` in a transaction: the caller's, or a new one that commits when `cb` resolves. */
 export function createTransaction<T>(cb: (tx: Transaction) => Promise<T>): Promise<T> {
   const tx = current.getStore();
@@ -153,9 +176,10 @@ export function pgCode(error: unknown): string | undefined {
 export function fromRow<T extends Table>(
   table: T,
   raw: Record<string, unknown>,
+  columns: [string, Column][] = columnsOf(table),
 ): T["$inferSelect"] {
   const record: Record<string, unknown> = {};
-  for (const [key, column] of columnsOf(table)) {
+  for (const [key, column] of columns) {
     const value = raw[column.name];
     record[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
   }

@@ -11,7 +11,7 @@ import {
   sql,
 } from "drizzle-orm";
 import { z } from "zod";
-import { fromRow, prepared, useTransaction } from "../drizzle";
+import { db, fromRow, inPages, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { type jobStatus, jobTable, ownedJob } from "../job/job.sql";
 import { fn, Id, keysetPage, lazy, Text } from "../util";
@@ -159,34 +159,49 @@ export namespace Run {
 
   const JobRef = lazy(() => z.strictObject({ userId: Id, jobId: Id }));
 
+  /** Runs handed over at a time when a job's runs are read whole (`all`). */
+  export const ALL_PAGE = 2000;
+
+  /** What the epx list shows of a run: no results key or update times. */
+  const listed = {
+    id: runTable.id,
+    jobId: runTable.jobId,
+    userId: runTable.userId,
+    request: runTable.request,
+    status: runTable.status,
+    podPhase: runTable.podPhase,
+    containerStatus: runTable.containerStatus,
+    userDeleted: runTable.userDeleted,
+    epxClientVersion: runTable.epxClientVersion,
+    timeCreated: runTable.timeCreated,
+  };
+  const listedColumns = Object.entries(listed);
+  type Listed = Pick<Info, keyof typeof listed>;
+
   /**
-   * Every run of a job, for the epx client, which does not page: the columns its list shows
-   * (no results key or update times), since a job can have 100,000 runs and each column
-   * costs its parsing, mapping and garbage for every one of them.
+   * Every run of a job, for the epx client, which does not page. One statement, read
+   * through a cursor and handed over ALL_PAGE runs at a time, so a job of 100,000 runs is
+   * never in memory at once (read whole, its list took ~450 MB, more than a 512 MB Lambda
+   * has) and the list is one snapshot. The first page is read before this resolves. Runs
+   * are filtered by user, so only an empty first page needs to ask whether the job is the
+   * caller's (a NotFoundError) or has no runs yet.
    */
-  export const all = fn(JobRef, (input) =>
-    useTransaction((tx) =>
-      ofOwnJob(
-        input,
-        tx
-          .select({
-            id: runTable.id,
-            jobId: runTable.jobId,
-            userId: runTable.userId,
-            request: runTable.request,
-            status: runTable.status,
-            podPhase: runTable.podPhase,
-            containerStatus: runTable.containerStatus,
-            userDeleted: runTable.userDeleted,
-            epxClientVersion: runTable.epxClientVersion,
-            timeCreated: runTable.timeCreated,
-          })
-          .from(runTable)
-          .where(and(eq(runTable.jobId, input.jobId), ownedJob(input.jobId, input.userId)))
-          .orderBy(asc(runTable.id)),
-      ),
-    ),
-  );
+  export const all = fn(JobRef, async (input) => {
+    const query = db()
+      .select(listed)
+      .from(runTable)
+      .where(and(eq(runTable.jobId, input.jobId), eq(runTable.userId, input.userId)))
+      .orderBy(asc(runTable.id));
+    const pages = (async function* (): AsyncGenerator<Listed[]> {
+      for await (const rows of inPages(query, ALL_PAGE))
+        yield rows.map((row) => fromRow(runTable, row, listedColumns) as Listed);
+    })();
+    const first = await pages.next();
+    if (first.done) await assertJob(input.userId, input.jobId);
+    return (async function* () {
+      for (let page = first; !page.done; page = await pages.next()) yield page.value;
+    })();
+  });
 
   /** The query behind `countByStatus`. */
   const statusCounts = prepared((on) =>

@@ -9,8 +9,8 @@ import { Upload } from "@fred/core/upload";
 import { Id, lazy } from "@fred/core/util";
 import { z } from "zod";
 import { epxClientVersion } from "../client";
+import { jsonList } from "../json-list";
 import { requireUser } from "../middleware/auth";
-import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { isoTime } from "../view";
@@ -21,8 +21,6 @@ const JobQuery = lazy(() =>
 
 export const epx = router();
 for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUser);
-// The client reads every run of a job at once: compress (it sends Accept-Encoding: gzip).
-epx.on("GET", "/runs", compressed);
 
 epx.openapi(
   {
@@ -178,8 +176,8 @@ epx.openapi(
     }),
   },
   async (c) => {
-    const rows = await Run.all({ userId: c.get("user").id, jobId: c.req.valid("query").job_id });
-    const runs = rows.map((r) => ({
+    const pages = await Run.all({ userId: c.get("user").id, jobId: c.req.valid("query").job_id });
+    return jsonList(c, "runs", pages, (r) => ({
       id: r.id,
       jobId: r.jobId,
       userId: r.userId,
@@ -191,7 +189,6 @@ epx.openapi(
       userDeleted: r.userDeleted,
       epxClientVersion: r.epxClientVersion,
     }));
-    return c.json({ runs }, 200);
   },
 );
 
