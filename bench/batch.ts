@@ -5,8 +5,11 @@
  * 1,000,000 runs, all through the Lambda handler in this process. It runs in a database of
  * its own, bulk-filled with generate_series, so the table holds exactly what it says.
  */
+import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { applyMigrations } from "../packages/scripts/src/local/migrate";
+import { start } from "./cold";
+import { bundleApi } from "./lib/bundle";
 import { invoke, restEvent } from "./lib/lambda";
 import { profile } from "./lib/profile";
 import { record, replay } from "./lib/record";
@@ -81,6 +84,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   const { quick } = bench.options;
   const { closeDb } = await import("../packages/core/src/drizzle/index");
   const { User } = await import("../packages/core/src/user/index");
+  const { Run } = await import("../packages/core/src/run/index");
 
   // A database of its own: the core's client reconnects to DATABASE_URL on next use.
   const admin = bench.sql();
@@ -159,16 +163,27 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   // Unpaged epx listing, asked for as the epx client does (python-requests sends
   // Accept-Encoding: gzip, deflate), so the app compresses it.
   const unpagedRows: (string | number)[][] = [];
-  const unpaged: Record<number, { median: number; json: number; sent: number; lambda: number }> =
-    {};
+  const unpaged: Record<
+    number,
+    { median: number; json: number; sent: number; lambda: number; rss: number }
+  > = {};
+  // Memory as in Lambda: a fresh process of the deployed bundle answering the one event.
+  const api = await bundleApi(path.join(bench.work, "batch-api"));
+  const peakRss = async (event: ReturnType<typeof restEvent>) => {
+    const env = { DATABASE_URL: url };
+    const run = await start(bench, api.file, api.exportName, JSON.stringify(event), env);
+    return run.maxRssKb * 1024;
+  };
+  const healthRss = await peakRss(restEvent("GET", "/health"));
+  const listHeaders = {
+    headers: { "offline-token": `Bearer ${token.token}`, "accept-encoding": "gzip, deflate" },
+  };
   for (const size of SIZES) {
     const n = size >= 100_000 ? (quick ? 1 : 3) : size >= 1000 ? (quick ? 3 : 10) : quick ? 5 : 30;
     let last: Awaited<ReturnType<typeof invoke>> | undefined;
     const times: number[] = [];
     for (let i = 0; i < n + 1; i++) {
-      const e = restEvent("GET", `/runs?job_id=${data.jobs[size]}`, {
-        headers: { "offline-token": `Bearer ${token.token}`, "accept-encoding": "gzip, deflate" },
-      });
+      const e = restEvent("GET", `/runs?job_id=${data.jobs[size]}`, listHeaders);
       const started = performance.now();
       last = await invoke(handler, e);
       if (i > 0) times.push(performance.now() - started);
@@ -179,7 +194,8 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     const json = gzipped ? gunzipSync(raw).length : raw.length;
     const lambda = Buffer.byteLength(JSON.stringify(res));
     const median = summarize(times).median;
-    unpaged[size] = { median, json, sent: raw.length, lambda };
+    const rss = await peakRss(restEvent("GET", `/runs?job_id=${data.jobs[size]}`, listHeaders));
+    unpaged[size] = { median, json, sent: raw.length, lambda, rss };
     unpagedRows.push([
       `${int(size)} runs`,
       `${ms(median)} ms`,
@@ -188,6 +204,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
       gzipped ? amount(raw.length) : "not compressed",
       amount(lambda),
       lambda > LAMBDA_RESPONSE_LIMIT ? "**over 6 MB: Lambda would fail**" : "fits",
+      mib(rss),
     ]);
   }
 
@@ -356,7 +373,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   findings.push(
     over.length
       ? `The unpaged epx GET /runs?job_id= is still over Lambda's 6 MB response limit for a 100,000-run job (${mib(big100k.lambda)} as a Lambda response), so deployed it fails (502) above about ${int(LAMBDA_RESPONSE_LIMIT / perRun)} runs. The epx client does not page.`
-      : `Done: the unpaged epx GET /runs?job_id= is gzip-compressed when the client sends Accept-Encoding (as the epx client does; hono/compress, and the REST API passes binary bodies with binaryMediaTypes "*/*"). A 100,000-run job's list is ${mib(big100k.json)} of JSON and ${mib(big100k.sent)} gzipped, ${mib(big100k.lambda)} as a Lambda response (base64), under the 6 MB limit. These runs differ only in their ids and compress unusually well; real lists compress less, so the limit still exists, further out. A client that does not accept gzip gets the uncompressed list, over the limit above about ${int(LAMBDA_RESPONSE_LIMIT / (big100k.json / 100_000))} runs.`,
+      : `Done: the unpaged epx GET /runs?job_id= is read through one cursor ${int(Run.ALL_PAGE)} runs at a time and gzip-compressed as it is written when the client sends Accept-Encoding (as the epx client does; packages/functions/src/api/json-list.ts, and the REST API passes binary bodies with binaryMediaTypes "*/*"), so its memory stays flat: a fresh process answering the 100,000-run list peaks at ${mib(big100k.rss)} (${mib(healthRss)} for /health). Read whole and compressed afterwards, as before this change, the same list grew the process by ~450 MiB (measured then), more than a 512 MB Lambda has. A 100,000-run job's list is ${mib(big100k.json)} of JSON and ${mib(big100k.sent)} gzipped, ${mib(big100k.lambda)} as a Lambda response (base64), under the 6 MB limit. These runs differ only in their ids and compress unusually well; real lists compress less, so the limit still exists, further out. A client that does not accept gzip gets the uncompressed list, over the limit above about ${int(LAMBDA_RESPONSE_LIMIT / (big100k.json / 100_000))} runs.`,
   );
   const indexOnly = plans.some((p) => p.startsWith("job detail") && /Index Only Scan/.test(p));
   if (detailGrowth > 2) {
@@ -394,9 +411,20 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     '**Unpaged** epx GET /runs?job_id= (all of a job\'s runs in one response), with `Accept-Encoding: gzip, deflate` as the epx client sends it; "Lambda response" is the proxy result the function returns, base64 body included:',
     "",
     table(
-      ["job", "median", "per run", "JSON", "gzipped (sent)", "Lambda response", "6 MB limit"],
+      [
+        "job",
+        "median",
+        "per run",
+        "JSON",
+        "gzipped (sent)",
+        "Lambda response",
+        "6 MB limit",
+        "peak RSS, fresh process",
+      ],
       unpagedRows,
     ),
+    "",
+    `"Peak RSS, fresh process": a new Node process imports the API bundle as deployed, answers this one request and exits, as a cold Lambda would (one answering \`GET /health\` peaks at ${mib(healthRss)}); compare the stages' Lambda memory, 512 MB (dev) and 1024 MB.`,
     "",
     "**Job detail** GET /api/v1/jobs/{id} (with runCounts by status):",
     "",

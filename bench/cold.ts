@@ -38,7 +38,8 @@ interface Sample {
   maxRssKb: number;
 }
 
-async function start(
+/** One fresh Node process: import the bundle, answer `event` if given (status 200), exit. */
+export async function start(
   bench: Bench,
   file: string,
   exportName: string,
