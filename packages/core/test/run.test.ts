@@ -210,6 +210,29 @@ describe("runs", () => {
     expect((await allRuns({ userId: user.id, jobId: job.id })).at(-1)?.id).toBe(late);
   });
 
+  it("closes the cursor of a whole-job read that stops after its first page", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    for (let i = 0; i < 3; i++)
+      await Run.submit({
+        userId: user.id,
+        runs: Array.from({ length: 1000 }, () => runRequest(job.id)),
+      });
+    // Connections of this test file's database busy with a statement, other than this one.
+    const open = async () => {
+      const [row] = await sql()`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
+      return row!.n as number;
+    };
+    for await (const page of await Run.all({ userId: user.id, jobId: job.id })) {
+      expect(page).toHaveLength(Run.ALL_PAGE);
+      expect(await open()).toBe(1); // the cursor, suspended between pages
+      break;
+    }
+    await expect.poll(open).toBe(0);
+  });
+
   it("lists a job's runs in keyset pages and all at once; others see nothing", async () => {
     const a = await makeUser("A");
     const b = await makeUser("B");

@@ -184,7 +184,8 @@ export namespace Run {
    * never in memory at once (read whole, its list took ~450 MB, more than a 512 MB Lambda
    * has) and the list is one snapshot. The first page is read before this resolves. Runs
    * are filtered by user, so only an empty first page needs to ask whether the job is the
-   * caller's (a NotFoundError) or has no runs yet.
+   * caller's (a NotFoundError) or has no runs yet. The cursor holds its connection until the
+   * pages are read to the end or the reader stops (`break`, a throw): read them.
    */
   export const all = fn(JobRef, async (input) => {
     const query = db()
@@ -199,7 +200,11 @@ export namespace Run {
     const first = await pages.next();
     if (first.done) await assertJob(input.userId, input.jobId);
     return (async function* () {
-      for (let page = first; !page.done; page = await pages.next()) yield page.value;
+      try {
+        for (let page = first; !page.done; page = await pages.next()) yield page.value;
+      } finally {
+        await pages.return(undefined); // a reader that stops early closes the cursor
+      }
     })();
   });
 

@@ -32,6 +32,7 @@ export async function jsonList<K extends string, T, V>(
   const plain: string[] = [];
   let plainBytes = 0;
   let zip: Gzip | undefined;
+  let zipDone: Promise<void> | undefined;
   const zipped: Buffer[] = [];
 
   const write = async (text: string) => {
@@ -43,27 +44,34 @@ export async function jsonList<K extends string, T, V>(
       // in a few fields) come out only ~3% larger.
       zip = createGzip({ level: 1 });
       zip.on("data", (chunk: Buffer) => zipped.push(chunk));
+      zipDone = finished(zip); // listens for errors from now on; awaited at the end
+      zipDone.catch(() => {});
       text = plain.splice(0).join("");
     }
     if (!zip.write(text)) await once(zip, "drain");
   };
 
-  await write(`{${JSON.stringify(key)}:[`);
-  let first = true;
-  for await (const page of pages) {
-    if (!page.length) continue;
-    // One stringify per page; its brackets dropped, the items join the list.
-    const items = JSON.stringify(page.map(view)).slice(1, -1);
-    await write(first ? items : `,${items}`);
-    first = false;
+  try {
+    await write(`{${JSON.stringify(key)}:[`);
+    let first = true;
+    for await (const page of pages) {
+      if (!page.length) continue;
+      // One stringify per page; its brackets dropped, the items join the list.
+      const items = JSON.stringify(page.map(view)).slice(1, -1);
+      await write(first ? items : `,${items}`);
+      first = false;
+    }
+    await write("]}");
+  } catch (error) {
+    zip?.destroy();
+    throw error;
   }
-  await write("]}");
 
   // The body is the JSON text of `{ [key]: items }`, which the compiler cannot see.
   const typed = (res: Response) => res as unknown as ListResponse<K, V>;
   const headers = { "content-type": "application/json", vary: "Accept-Encoding" };
   if (!zip) return typed(c.body(plain.join(""), 200, headers));
   zip.end();
-  await finished(zip);
+  await zipDone;
   return typed(c.body(Buffer.concat(zipped), 200, { ...headers, "content-encoding": "gzip" }));
 }
