@@ -1,5 +1,5 @@
 /** The Lambda entry point, fed real API Gateway REST (v1) proxy events. */
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, inflateSync } from "node:zlib";
 import { Run } from "@fred/core/run";
 import { describe, expect, it } from "vitest";
 import { handler } from "../src/api";
@@ -173,8 +173,12 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     expect(header(gzipped, "vary")).toMatch(/\bAccept-Encoding\b/);
     const bytes = Buffer.from(gzipped.body, "base64");
     expect(gunzipSync(bytes).toString()).toBe(plain.body);
-    // Not accepted (q=0): plain.
+    // Not accepted (q=0): plain. Deflate when only that is accepted; gzip for `*`.
     expect((await list({ "accept-encoding": "gzip;q=0" })).body).toBe(plain.body);
+    const deflated = await list({ "accept-encoding": "deflate, gzip;q=0.5" });
+    expect(header(deflated, "content-encoding")).toBe("deflate");
+    expect(inflateSync(Buffer.from(deflated.body, "base64")).toString()).toBe(plain.body);
+    expect(header(await list({ "accept-encoding": "*" }), "content-encoding")).toBe("gzip");
 
     const short = json(await register()).id;
     await handler(

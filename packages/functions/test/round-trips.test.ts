@@ -53,6 +53,15 @@ describe("database round trips per request", () => {
     // Sync postgres.js waits for. An empty list adds one to tell a job that is not theirs.
     const list = () => call("GET", `/runs?job_id=${jobId}`, { token, offline: true });
     expect(await tripsOf(list, 200)).toBe(3);
+    // A list of two cursor pages, on the one connection: one more round trip per page.
+    const big = (await call("POST", "/api/v1/jobs", { token, body: { name: "big" } })).json.id;
+    for (let i = 0; i < 3; i++) {
+      const body = { runs: Array.from({ length: 1000 }, () => runRequest(big)) };
+      expect((await call("POST", "/api/v1/runs", { token, body })).status).toBe(201);
+    }
+    const bigList = () => call("GET", `/runs?job_id=${big}`, { token, offline: true });
+    expect(await tripsOf(bigList, 200)).toBe(4);
+    expect((await bigList()).json.runs).toHaveLength(3000);
     const patch = () =>
       call("PATCH", `/api/v1/runs/${runId}`, { token, body: { status: "RUNNING" } });
     expect(await tripsOf(patch, 200)).toBe(2);

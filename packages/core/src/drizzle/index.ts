@@ -93,26 +93,34 @@ export function prepared<Q extends { execute(values?: Record<string, unknown>): 
 }
 
 /**
- * The rows of a query read through one cursor and handed over `size` at a time: one
- * statement, so one snapshot and one pass over the index, for results too large to hold at
- * once (a job's every run). Rows come raw (column names, driver values; see `fromRow`).
- * postgres.js runs it on the pool, so it does not join a surrounding transaction, and it
- * holds its connection until the last page: with a pool of one (Lambda), query nothing else
- * while consuming it.
+ * The rows of a query read through one cursor, `size` at a time, each batch handed to
+ * `onPage` and awaited before the next is read: one statement, so one snapshot and one pass
+ * over the index, for results too large to hold at once (a job's every run). Rows come raw
+ * (column names, driver values; see `fromRow`). Resolves once every page is handled; rejects
+ * if `onPage` throws (the cursor is closed) or the connection fails at any point, also while
+ * a page is being handled. It reads on the pool and holds a connection until done: with a
+ * pool of one (Lambda), `onPage` must not query, and it cannot run inside a transaction.
  */
-export async function* inPages(
+export async function forEachPage(
   query: { toSQL(): { sql: string; params: unknown[] } },
   size: number,
-): AsyncGenerator<Record<string, unknown>[]> {
+  onPage: (rows: Record<string, unknown>[]) => Promise<void> | void,
+): Promise<void> {
+  if (current.getStore()) throw new Error("forEachPage reads on the pool, not in a transaction.");
   const { sql: text, params } = query.toSQL();
-  try {
-    yield* sql()
+  // postgres.js awaits the callback before reading the next batch, but not after the last
+  // one: the handlers are chained here, and the chain is awaited once the query is done.
+  let handled = Promise.resolve();
+  await guard(() =>
+    sql()
       .unsafe(text, params as postgres.ParameterOrJSON<never>[])
-      .cursor(size);
-  } catch (error) {
-    if (isUnavailable(error)) throw new UnavailableError();
-    throw error;
-  }
+      .cursor(size, (rows) => {
+        handled = handled.then(() => onPage(rows));
+        handled.catch(() => {}); // awaited below, or its error rejects the query
+        return handled;
+      }),
+  );
+  await handled;
 }
 
 /** Runs `cb` in a transaction: the caller's, or a new one that commits when `cb` resolves. */

@@ -11,10 +11,10 @@ import {
   sql,
 } from "drizzle-orm";
 import { z } from "zod";
-import { db, fromRow, inPages, prepared, useTransaction } from "../drizzle";
+import { db, forEachPage, fromRow, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { type jobStatus, jobTable, ownedJob } from "../job/job.sql";
-import { fn, Id, keysetPage, lazy, Text } from "../util";
+import { fn, Id, invalid, keysetPage, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
 
@@ -176,37 +176,35 @@ export namespace Run {
     timeCreated: runTable.timeCreated,
   };
   const listedColumns = Object.entries(listed);
-  type Listed = Pick<Info, keyof typeof listed>;
+  export type Listed = Pick<Info, keyof typeof listed>;
 
   /**
-   * Every run of a job, for the epx client, which does not page. One statement, read
-   * through a cursor and handed over ALL_PAGE runs at a time, so a job of 100,000 runs is
-   * never in memory at once (read whole, its list took ~450 MB, more than a 512 MB Lambda
-   * has) and the list is one snapshot. The first page is read before this resolves. Runs
-   * are filtered by user, so only an empty first page needs to ask whether the job is the
-   * caller's (a NotFoundError) or has no runs yet. The cursor holds its connection until the
-   * pages are read to the end or the reader stops (`break`, a throw): read them.
+   * Every run of a job, for the epx client, which does not page: handed to `onPage`
+   * ALL_PAGE runs at a time from one cursor, so a job of 100,000 runs is never in memory at
+   * once (read whole, its list took ~450 MB, more than a 512 MB Lambda has), and the list
+   * is one snapshot. Runs are filtered by user, so only a job with no runs to show needs
+   * asking whether it is the caller's (a NotFoundError) or just empty. See `forEachPage`:
+   * `onPage` must not query the database.
    */
-  export const all = fn(JobRef, async (input) => {
+  export async function forEachPageOf(
+    input: z.input<ReturnType<typeof JobRef>>,
+    onPage: (runs: Listed[]) => Promise<void> | void,
+  ): Promise<void> {
+    const parsed = JobRef().safeParse(input);
+    if (!parsed.success) throw invalid(parsed.error);
+    const { userId, jobId } = parsed.data;
     const query = db()
       .select(listed)
       .from(runTable)
-      .where(and(eq(runTable.jobId, input.jobId), eq(runTable.userId, input.userId)))
+      .where(and(eq(runTable.jobId, jobId), eq(runTable.userId, userId)))
       .orderBy(asc(runTable.id));
-    const pages = (async function* (): AsyncGenerator<Listed[]> {
-      for await (const rows of inPages(query, ALL_PAGE))
-        yield rows.map((row) => fromRow(runTable, row, listedColumns) as Listed);
-    })();
-    const first = await pages.next();
-    if (first.done) await assertJob(input.userId, input.jobId);
-    return (async function* () {
-      try {
-        for (let page = first; !page.done; page = await pages.next()) yield page.value;
-      } finally {
-        await pages.return(undefined); // a reader that stops early closes the cursor
-      }
-    })();
-  });
+    let any = false;
+    await forEachPage(query, ALL_PAGE, (rows) => {
+      any = true;
+      return onPage(rows.map((row) => fromRow(runTable, row, listedColumns) as Listed));
+    });
+    if (!any) await assertJob(userId, jobId);
+  }
 
   /** The query behind `countByStatus`. */
   const statusCounts = prepared((on) =>

@@ -176,19 +176,24 @@ epx.openapi(
     }),
   },
   async (c) => {
-    const pages = await Run.all({ userId: c.get("user").id, jobId: c.req.valid("query").job_id });
-    return jsonList(c, "runs", pages, (r) => ({
-      id: r.id,
-      jobId: r.jobId,
-      userId: r.userId,
-      createdTs: isoTime(r.timeCreated),
-      request: r.request,
-      podPhase: r.podPhase,
-      containerStatus: r.containerStatus,
-      status: r.status,
-      userDeleted: r.userDeleted,
-      epxClientVersion: r.epxClientVersion,
-    }));
+    const job = { userId: c.get("user").id, jobId: c.req.valid("query").job_id };
+    return jsonList(
+      c,
+      "runs",
+      (onPage) => Run.forEachPageOf(job, onPage),
+      (r: Run.Listed) => ({
+        id: r.id,
+        jobId: r.jobId,
+        userId: r.userId,
+        createdTs: isoTime(r.timeCreated),
+        request: r.request,
+        podPhase: r.podPhase,
+        containerStatus: r.containerStatus,
+        status: r.status,
+        userDeleted: r.userDeleted,
+        epxClientVersion: r.epxClientVersion,
+      }),
+    );
   },
 );
 
