@@ -159,7 +159,7 @@ export namespace Run {
 
   const JobRef = lazy(() => z.strictObject({ userId: Id, jobId: Id }));
 
-  /** Runs handed over at a time when a job's runs are read whole (`all`). */
+  /** Runs handed to `forEachPageOf`'s `onPage` at a time. */
   export const ALL_PAGE = 2000;
 
   /** What the epx list shows of a run: no results key or update times. */
