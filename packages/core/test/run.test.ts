@@ -1,4 +1,4 @@
-import { sql } from "@fred/core/drizzle";
+import { createTransaction, sql } from "@fred/core/drizzle";
 import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
 import { describe, expect, it } from "vitest";
@@ -57,6 +57,23 @@ describe("runs", () => {
     });
     expect(runs[1]!.request).toEqual(runRequest(job.id, { size: "cold" }));
     expect(await Run.get({ userId: user.id, runId: runs[0]!.id })).toEqual(runs[0]);
+  });
+
+  it("a batch submitted inside a transaction goes with it: seen inside, gone on rollback", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const rolledBack = new Error("rolled back");
+    await expect(
+      createTransaction(async () => {
+        const runs = await Run.submit({ userId: user.id, runs: [runRequest(job.id)] });
+        expect(await Run.get({ userId: user.id, runId: runs[0]!.id })).toEqual(runs[0]);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+    expect(await runCount(job.id)).toBe(0);
+    // The same statement on the pool, after it ran on the transaction.
+    await Run.submit({ userId: user.id, runs: [runRequest(job.id), runRequest(job.id)] });
+    expect(await runCount(job.id)).toBe(2);
   });
 
   it("hands a run's request back as stored: the same keys in the same order", async () => {

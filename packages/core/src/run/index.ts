@@ -11,7 +11,7 @@ import {
   sql,
 } from "drizzle-orm";
 import { z } from "zod";
-import { db, forEachPage, fromRow, prepared, useTransaction } from "../drizzle";
+import { db, forEachPage, fromRow, prepared, statement, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { type jobStatus, jobTable, ownedJob } from "../job/job.sql";
 import { fn, Id, invalid, keysetPage, lazy, Text } from "../util";
@@ -56,24 +56,32 @@ export namespace Run {
    * array literal built in JS), and come back without their requests, which are the input.
    * Ids follow the batch's order.
    */
+  const insertRuns = statement(
+    (bind) => sql`
+      with open as (
+        select ${jobTable.id} from ${jobTable}
+        where ${jobTable.id} in (select json_array_elements_text(${bind("jobIds")}::json)::bigint)
+          and ${jobTable.userId} = ${bind("userId")}
+          and ${notInArray(jobTable.status, CLOSED)}
+        for share
+      )
+      insert into ${runTable} (job_id, user_id, request, epx_client_version)
+      select (r.run ->> 'jobId')::bigint, ${bind("userId")}, r.run, ${bind("epxClientVersion")}
+      from json_array_elements(${bind("runs")}::json) with ordinality as r(run, n)
+      where (select count(*) from open) = ${bind("jobCount")}
+      order by r.n
+      returning ${submitted()}`,
+  );
+
   export const submit = fn(SubmitInput, async (input) => {
     const jobIds = [...new Set(input.runs.map((r) => r.jobId))];
-    const rows = await useTransaction((tx) =>
-      tx.execute(sql`
-        with open as (
-          select ${jobTable.id} from ${jobTable}
-          where ${jobTable.id} in (select json_array_elements_text(${JSON.stringify(jobIds)}::json)::bigint)
-            and ${jobTable.userId} = ${input.userId}
-            and ${notInArray(jobTable.status, CLOSED)}
-          for share
-        )
-        insert into ${runTable} (job_id, user_id, request, epx_client_version)
-        select (r.run ->> 'jobId')::bigint, ${input.userId}, r.run, ${input.epxClientVersion ?? null}
-        from json_array_elements(${JSON.stringify(input.runs)}::json) with ordinality as r(run, n)
-        where (select count(*) from open) = ${jobIds.length}
-        order by r.n
-        returning ${submitted()}`),
-    );
+    const rows = await insertRuns({
+      jobIds: JSON.stringify(jobIds),
+      userId: input.userId,
+      epxClientVersion: input.epxClientVersion ?? null,
+      runs: JSON.stringify(input.runs),
+      jobCount: jobIds.length,
+    });
     if (rows.length === 0) await refuse(input.userId, jobIds);
     // Ids were drawn in the batch's order (ORDER BY r.n), so sorted ids pair with the input.
     return rows

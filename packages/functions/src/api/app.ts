@@ -3,6 +3,7 @@
  * (../api.ts), by Node locally (../local.ts), and by `app.request()` in tests.
  */
 import type { MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import { errorResponse, onError } from "./error";
 import { limitBody, requireJson } from "./middleware/body";
 import { corsFromAllowList } from "./middleware/cors";
@@ -20,6 +21,8 @@ export function createApp() {
   // 405 before auth: a wrong method is wrong whoever asks.
   let allow: ((path: string) => string[]) | undefined;
   app.use("*", requestContext, corsFromAllowList(), async (c, next) => {
+    // A route for this method matched: nothing to check (the common case, kept cheap).
+    if (matchedRoutes(c).some((r) => r.method === c.req.method)) return next();
     allow ??= allowedMethods(app.routes);
     const methods = allow(c.req.path);
     if (methods.length && !methods.includes(c.req.method)) {
