@@ -197,12 +197,16 @@ export async function warmRequests(bench: Bench): Promise<Section> {
           ? `no single item is large: ${ms(spread)} ms of sampled CPU in all, spread over the Lambda adapter's Request/Response objects, Hono, zod, drizzle-orm and garbage collection (the "(socket write syscalls)" row is mostly the profiler's, see below)`
           : `the largest item is ${largest}, +${ms(a - b)} ms of ${ms(spread)} ms sampled CPU`;
       findings.push(
-        `${route.label}: ${ms(overhead)} ms over its SQL floor (${describePlan(plan)}). Largest differences in sampled CPU per request: ${top}. Already done: the hot statements are drizzle prepared queries built once per client (\`prepared()\` in packages/core/src/drizzle/index.ts: token lookup, job, run, status counts, uploads), each request checks its token once, a batch's runs are validated once, and a submission is one statement. What limits it now: ${limit}.`,
+        `${route.label}: ${ms(overhead)} ms over its SQL floor (${describePlan(plan)}). Largest differences in sampled CPU per request: ${top}. What limits it now: ${limit}.`,
       );
     }
   }
 
   const linked = await overLink(bench, routes, quick ? 20 : 100, loopback);
+
+  findings.push(
+    "Done: every hot statement's SQL text is built once per client, not on every request: drizzle prepared queries for the token lookup, a job, a run, status counts and uploads (`prepared()` in packages/core/src/drizzle/index.ts), and Run.submit's hand-written INSERT … SELECT (`statement()`, the same file: drizzle built it in ~25 µs per call, and with it POST /api/v1/runs measured 0.53–0.57 ms over its floor, over the 0.5 ms target). Each request checks its token once, a batch's runs are validated once, a submission is one statement, and the 405 check (which methods a path allows) runs only when no route for the request's method matched.",
+  );
 
   findings.push(
     `Done: fewer round trips, which loopback hides and a VPC does not (the round-trip table below). postgres.js with \`prepare: false\` (needed behind RDS Proxy) sent every statement with parameters in two round trips, a Describe to learn the parameter types and then the statement; patched (patches/postgres@3.4.9.patch), a statement whose values are all plain (null, text, numbers, booleans, bytes) goes in one. A job's detail sends its three reads together (8 round trips before, 2 now; packages/functions/test/round-trips.test.ts holds each route to its count), and a run submission is one statement where it was four in a transaction. Over a link with ${LINK_MS} ms each way: ${linked.rows
@@ -218,7 +222,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
   }
 
   const markdown = [
-    `${n} events per route after ${warmup} warm-up events, each followed by one run of its floor (interleaved). The floor is the SQL the handler sent for that request, recorded from core's postgres.js client (the one drizzle runs on) and replayed on the same client and connection with the same parameters, concurrency and transaction: no Hono, zod or drizzle. The hot statements are drizzle prepared queries built once (their text is built once; \`prepare: false\` still sends them unnamed, as the floor does), so the overhead is what drizzle, zod, Hono and the Lambda adapter add around the same round trips. One pooled connection, as in Lambda; LOG_LEVEL=silent.`,
+    `${n} events per route after ${warmup} warm-up events, each followed by one run of its floor (interleaved). The floor is the SQL the handler sent for that request, recorded from core's postgres.js client (the one drizzle runs on) and replayed on the same client and connection with the same parameters, concurrency and transaction: no Hono, zod or drizzle. The hot statements' SQL text is built once (\`prepare: false\` still sends them unnamed, as the floor does), so the overhead is what drizzle, zod, Hono and the Lambda adapter add around the same round trips. One pooled connection, as in Lambda; LOG_LEVEL=silent.`,
     "",
     table(
       [
