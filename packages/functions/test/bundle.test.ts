@@ -141,9 +141,9 @@ describe("API bundle", () => {
     expect(put.status).toBe(200);
   });
 
-  it("answers REST proxy events: /health, an unknown path, CORS preflight", async () => {
+  it("answers REST proxy events: /health, an unknown path, CORS preflight, /openapi.json", async () => {
     const origin = process.env.ALLOWED_ORIGINS!.split(",")[0]!;
-    const [health, missing, preflight] = await invokeBundle<ProxyResult>(
+    const [health, missing, preflight, openapi] = await invokeBundle<ProxyResult>(
       bundle,
       [
         restEvent("GET", "/health"),
@@ -155,6 +155,7 @@ describe("API bundle", () => {
             "access-control-request-headers": "authorization,content-type",
           },
         }),
+        restEvent("GET", "/openapi.json"),
       ],
       { env: appEnv() },
     );
@@ -169,6 +170,14 @@ describe("API bundle", () => {
 
     expect(preflight?.statusCode).toBeLessThan(300);
     expect(header(preflight!, "access-control-allow-origin")).toBe(origin);
+
+    // The committed document, from its own chunk (the bundle holds no OpenAPI generator).
+    expect(openapi?.statusCode).toBe(200);
+    expect(JSON.parse(openapi!.body)).toEqual(
+      JSON.parse(
+        await readFile(path.join(ROOT, "packages/functions/src/api/openapi.json"), "utf8"),
+      ),
+    );
   });
 
   it("reports 503 unhealthy when the database cannot be reached", async () => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { and, eq, lte, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { createTransaction, type Transaction, useTransaction } from "../drizzle";
 import { ConflictError, IdempotencyMismatchError } from "../error";
 import { Id, invalid, lazy } from "../util";

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { fn, Id, jsonProblem, keysetPage, lazy, storable, Text } from "../util";

@@ -10,7 +10,7 @@ import {
   notInArray,
   sql,
 } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { db, forEachPage, fromRow, prepared, statement, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError } from "../error";
 import { type jobStatus, jobTable, ownedJob } from "../job/job.sql";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Id, lazy, Text } from "../util";
 
 /** A FRED simulation request, as the epx client sends it. */

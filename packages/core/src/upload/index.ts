@@ -1,5 +1,5 @@
 import { asc, eq, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { createTransaction, prepared } from "../drizzle";
 import { InvalidError } from "../error";
 import { Job } from "../job";

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { createTransaction, pgCode, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError, UnauthorizedError } from "../error";
 import { fn, Id, lazy, Text } from "../util";

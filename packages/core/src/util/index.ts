@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidError } from "../error";
 
 // zod compiles a parser per object schema with `new Function` on its first use. Our

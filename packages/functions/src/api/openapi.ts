@@ -1,10 +1,13 @@
 /**
  * The OpenAPI 3.1 document of every route, generated from the routes' own definitions (the
- * zod schemas that validate requests, and the response schemas). Loaded and built only when
- * /openapi.json is first asked for: no request needs it.
+ * zod schemas that validate requests, and the response schemas). `pnpm openapi` writes it to
+ * OPENAPI_FILE, which /openapi.json serves; the Lambda never loads this module.
  */
+import { fileURLToPath } from "node:url";
 import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import pkg from "../../package.json" with { type: "json" };
+
+export const OPENAPI_FILE = fileURLToPath(new URL("./openapi.json", import.meta.url));
 
 export function openApiDocument(routes: (() => RouteConfig)[]) {
   const doc = new OpenAPIHono();

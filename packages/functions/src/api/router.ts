@@ -5,7 +5,8 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { LinearRouter } from "hono/router/linear-router";
 import { validator } from "hono/validator";
-import { type ZodType, z } from "zod";
+import type { ZodType } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "./env";
 import { JSON_TYPE } from "./middleware/body";
 

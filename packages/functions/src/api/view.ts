@@ -7,7 +7,7 @@ import { Run, RunRequest } from "@fred/core/run";
 import { type Presigned, Upload } from "@fred/core/upload";
 import type { Token, User } from "@fred/core/user";
 import { lazy } from "@fred/core/util";
-import { z } from "zod";
+import * as z from "zod";
 
 const time = lazy(() => z.iso.datetime());
 

@@ -2,7 +2,7 @@ import { InvalidError } from "@fred/core/error";
 import { Idempotency } from "@fred/core/idempotency";
 import { lazy } from "@fred/core/util";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../env";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";

@@ -1,6 +1,6 @@
 import { Token, User } from "@fred/core/user";
 import { Id, lazy } from "@fred/core/util";
-import { z } from "zod";
+import * as z from "zod";
 import { requireAdmin } from "../middleware/auth";
 import { errors, json, router } from "../router";
 import { TokenView, tokenView, UserView, userView } from "../view";

@@ -7,7 +7,7 @@ import { Job } from "@fred/core/job";
 import { Run, RunRequest } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
 import { Id, lazy } from "@fred/core/util";
-import { z } from "zod";
+import * as z from "zod";
 import { epxClientVersion } from "../client";
 import { jsonList } from "../json-list";
 import { requireUser } from "../middleware/auth";

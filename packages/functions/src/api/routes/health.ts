@@ -1,6 +1,6 @@
 import { sql } from "@fred/core/drizzle";
 import { lazy } from "@fred/core/util";
-import { z } from "zod";
+import * as z from "zod";
 import pkg from "../../../package.json" with { type: "json" };
 import { json, router } from "../router";
 

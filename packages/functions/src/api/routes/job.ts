@@ -2,7 +2,7 @@ import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
 import { Id, lazy } from "@fred/core/util";
-import { z } from "zod";
+import * as z from "zod";
 import { requireUser } from "../middleware/auth";
 import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";

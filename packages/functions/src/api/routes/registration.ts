@@ -1,5 +1,5 @@
 import { lazy } from "@fred/core/util";
-import { z } from "zod";
+import * as z from "zod";
 import pkg from "../../../package.json" with { type: "json" };
 import { requireUser } from "../middleware/auth";
 import { bearerAuth, errors, json, router } from "../router";

@@ -1,7 +1,7 @@
 import { Run, RunRequest } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
 import { Id, lazy } from "@fred/core/util";
-import { z } from "zod";
+import * as z from "zod";
 import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
