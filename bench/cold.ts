@@ -3,7 +3,7 @@
  * the same way, each started as a fresh Node process (spawn → import → first API Gateway
  * REST event handled → exit, timed from here), interleaved, plus the same process's own
  * view (import, first event). In the same rounds: a typical first request, the build from
- * before the bundling fixes, a build without keepNames, and a hello-world that opens one
+ * without the bundling fixes (one file, no plugins), a build without keepNames, and a hello-world that opens one
  * database connection. Then the diagnosis: what the import time is made of.
  */
 import path from "node:path";
@@ -187,7 +187,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
       measured: `${kib(api.startBytes)} (${(api.startBytes / MB).toFixed(2)} MB)`,
       goal: "≤ 1 MB",
       met: api.startBytes <= MB,
-      note: `all chunks ${kib(variants.deployed.totalBytes)}; before the bundling fixes one file of ${kib(variants.before.startBytes)}`,
+      note: `all chunks ${kib(variants.deployed.totalBytes)}; without splitting and plugins one file of ${kib(variants.before.startBytes)}`,
     },
   ];
 
@@ -347,7 +347,7 @@ const isS3Sdk = (pkg: string) =>
   /^@(aws-sdk|smithy|aws-crypto|aws)\//.test(pkg) ||
   ["fast-xml-parser", "strnum", "bowser"].includes(pkg);
 
-/** The API entry built as deployed (with its metafile), as before, without keepNames; stages. */
+/** The API entry built as deployed (with its metafile), as one file without plugins, without keepNames; stages. */
 async function buildVariants(dir: string) {
   const entry = { file: API_ENTRY };
   const deployedOptions = { entry, plugins: [zodEnglishOnly], splitting: true };
