@@ -2,9 +2,9 @@
  * Figure 1, cold start: the API handler bundle against a hello-world Hono handler bundled
  * the same way, each started as a fresh Node process (spawn → import → first API Gateway
  * REST event handled → exit, timed from here), interleaved, plus the same process's own
- * view (import, first event). In the same rounds: a typical first request, the build from
- * without the bundling fixes (one file, no plugins), a build without keepNames, and a hello-world that opens one
- * database connection. Then the diagnosis: what the import time is made of.
+ * view (import, first event). In the same rounds: a typical first request, a build without
+ * the bundling fixes (one file, no plugins), a build without keepNames, and a hello-world
+ * that opens one database connection. Then the diagnosis: what the import time is made of.
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
