@@ -12,7 +12,7 @@ import {
   type Table,
 } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
-import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import { drizzle, type PostgresJsDatabase, type PostgresJsSession } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { Config } from "../config";
 import { UnavailableError } from "../error";
@@ -103,21 +103,22 @@ export function prepared<Q extends { execute(values?: Record<string, unknown>): 
 /**
  * Hand-written SQL for a hot path, its text built once instead of on every call (drizzle
  * builds a statement like Run.submit's in ~25 µs). `build` names each value with
- * `bind(name)`; the statement runs with `values` for those names and returns raw rows (see
- * `fromRow`). Inside a transaction it is built with the values and run on that transaction.
+ * `bind(name)`; the statement runs with `values` for those names, on the caller's
+ * transaction if there is one, and returns raw rows (see `fromRow`).
  */
-export function statement(build: (bind: (name: string) => unknown) => SQL) {
+export function statement<K extends string>(build: (bind: (name: K) => unknown) => SQL) {
   let text: { sql: string; params: unknown[] } | undefined;
-  return (values: Record<string, unknown>) =>
+  return (values: Record<K, unknown>) =>
     guard(async (): Promise<Record<string, unknown>[]> => {
-      const tx = current.getStore();
-      if (tx) return tx.execute(build((name) => values[name]));
       text ??= new PgDialect().sqlToQuery(build((name) => sqlTag.placeholder(name)));
-      return sql().unsafe(
-        text.sql,
-        fillPlaceholders(text.params, values) as postgres.ParameterOrJSON<never>[],
-      );
+      const params = fillPlaceholders(text.params, values) as postgres.ParameterOrJSON<never>[];
+      return clientOf(current.getStore() ?? db()).unsafe(text.sql, params);
     });
+}
+
+/** The postgres.js connection drizzle runs `on`: the pool, or a transaction's connection. */
+function clientOf(on: Executor): postgres.Sql {
+  return (on._.session as PostgresJsSession<postgres.Sql, never, never>).client;
 }
 
 /**

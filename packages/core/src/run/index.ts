@@ -48,14 +48,6 @@ export namespace Run {
     ),
   );
 
-  /**
-   * Submits a batch as ONE statement, so it is stored whole or not at all without a
-   * transaction's extra round trips: the caller's jobs that still accept runs are locked
-   * FOR SHARE (a concurrent cancel waits for it), and the runs go in only if every job named
-   * is among them. The runs travel as one json array parameter (one JSON.stringify, not an
-   * array literal built in JS), and come back without their requests, which are the input.
-   * Ids follow the batch's order.
-   */
   const insertRuns = statement(
     (bind) => sql`
       with open as (
@@ -73,6 +65,14 @@ export namespace Run {
       returning ${submitted()}`,
   );
 
+  /**
+   * Submits a batch as ONE statement, so it is stored whole or not at all without a
+   * transaction's extra round trips: the caller's jobs that still accept runs are locked
+   * FOR SHARE (a concurrent cancel waits for it), and the runs go in only if every job named
+   * is among them. The runs travel as one json array parameter (one JSON.stringify, not an
+   * array literal built in JS), and come back without their requests, which are the input.
+   * Ids follow the batch's order.
+   */
   export const submit = fn(SubmitInput, async (input) => {
     const jobIds = [...new Set(input.runs.map((r) => r.jobId))];
     const rows = await insertRuns({
