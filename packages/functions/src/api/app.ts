@@ -22,7 +22,9 @@ export function createApp() {
   let allow: ((path: string) => string[]) | undefined;
   app.use("*", requestContext, corsFromAllowList(), async (c, next) => {
     // A route for this method matched: nothing to check (the common case, kept cheap).
-    if (matchedRoutes(c).some((r) => r.method === c.req.method)) return next();
+    // Hono serves HEAD with the GET route; middleware on a `*` path is no route.
+    const method = c.req.method === "HEAD" ? "GET" : c.req.method;
+    if (matchedRoutes(c).some((r) => r.method === method && !r.path.includes("*"))) return next();
     allow ??= allowedMethods(app.routes);
     const methods = allow(c.req.path);
     if (methods.length && !methods.includes(c.req.method)) {
