@@ -308,7 +308,7 @@ const STAGES: [label: string, code: string][] = [
   [
     "+ zod (the schema kinds our code uses)",
     `import * as z from "zod";
-     keep(z.strictObject, z.object, z.string, z.number, z.boolean, z.array, z.enum, z.record, z.unknown, z.union, z.literal);`,
+     keep(z.strictObject, z.object, z.string, z.number, z.boolean, z.array, z.enum, z.record, z.unknown, z.union, z.literal, z.url, z.iso, z.coerce, z.null, z.email, z.ZodError, z.config);`,
   ],
   [
     "+ drizzle-orm + postgres",

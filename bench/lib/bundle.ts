@@ -16,6 +16,7 @@ import {
   BANNER,
   type Bundle,
   bundleHandler,
+  npmPackage,
   ROOT,
   startOutputs,
 } from "../../packages/scripts/src/bundle";
@@ -215,13 +216,9 @@ export function bytesByPackage(variant: Variant, later = false): Map<string, num
 
 /** `zod`, `@aws-sdk/client-s3`, or `app: packages/functions` for our own code. */
 export function packageOf(file: string): string {
-  const i = file.lastIndexOf("node_modules/");
-  if (i >= 0) {
-    const parts = file.slice(i + "node_modules/".length).split("/");
-    const name = parts[0]!.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!;
-    if (name === "zod" && file.includes("/locales/")) return "zod (locales)";
-    return name;
-  }
+  const name = npmPackage(file);
+  if (name === "zod" && file.includes("/locales/")) return "zod (locales)";
+  if (name) return name;
   const app = file.match(/packages\/[^/]+/);
   return app ? `app: ${app[0]}` : file;
 }

@@ -1,7 +1,7 @@
 /** Every /api/v1 route, the shared error contract, CORS, docs and health. */
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/api/app";
-import { openApiDocument } from "../src/api/openapi";
 import { call, makeUser, runRequest } from "./helpers";
 
 describe("health", () => {
@@ -284,11 +284,14 @@ describe("docs", () => {
       expect(paths, p).toContain(p);
     }
     expect(doc.json.components.securitySchemes).toHaveProperty("offlineToken");
-    // Served from the committed openapi.json: it must be what the routes generate today.
-    expect(
-      doc.json,
-      "packages/functions/src/api/openapi.json is stale: run `pnpm openapi` and commit it",
-    ).toEqual(JSON.parse(JSON.stringify(openApiDocument(app.definitions))));
+    // Served from the committed openapi.json, which must be what the routes generate today.
+    // Imported here, not at the top: @hono/zod-openapi extends zod, which the Lambda never does.
+    const { OPENAPI_FILE, renderOpenApi } = await import("../src/api/openapi");
+    const committed = await readFile(OPENAPI_FILE, "utf8");
+    expect(committed, `${OPENAPI_FILE} is stale: run \`pnpm openapi\` and commit it`).toBe(
+      renderOpenApi(app.definitions),
+    );
+    expect(doc.json).toEqual(JSON.parse(committed));
     const page = await app.request("/docs");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");

@@ -61,6 +61,8 @@ export interface Bundle {
   bytes: number;
   /** Modules the bundle still imports at run time (must be Node built-ins). */
   externalImports: string[];
+  /** npm packages with code in the bundle (any chunk). */
+  packages: string[];
 }
 
 export async function bundleHandler(options: BundleOptions): Promise<Bundle> {
@@ -117,7 +119,20 @@ export async function bundleHandler(options: BundleOptions): Promise<Bundle> {
     bytes: (await stat(file)).size,
     startBytes: start.reduce((sum, o) => sum + (byFile[o]?.bytes ?? 0), 0),
     externalImports,
+    packages: packagesIn(outputs.flatMap((o) => Object.keys(o.inputs))),
   };
+}
+
+/** The npm package an input file belongs to (`zod`, `@aws-sdk/client-s3`), if any. */
+export function npmPackage(file: string): string | undefined {
+  const i = file.lastIndexOf("node_modules/");
+  if (i < 0) return undefined;
+  const [scope, name] = file.slice(i + "node_modules/".length).split("/");
+  return scope!.startsWith("@") ? `${scope}/${name}` : scope!;
+}
+
+function packagesIn(files: string[]): string[] {
+  return [...new Set(files.map(npmPackage).filter((p) => p !== undefined))].sort();
 }
 
 /**

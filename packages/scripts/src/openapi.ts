@@ -7,7 +7,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { app } from "@fred/functions/api/app";
-import { OPENAPI_FILE, openApiDocument } from "@fred/functions/api/openapi";
+import { OPENAPI_FILE, renderOpenApi } from "@fred/functions/api/openapi";
 
-await writeFile(OPENAPI_FILE, `${JSON.stringify(openApiDocument(app.definitions), null, 2)}\n`);
+await writeFile(OPENAPI_FILE, renderOpenApi(app.definitions));
 console.log(`[openapi] wrote ${OPENAPI_FILE}`);

@@ -9,6 +9,11 @@ import pkg from "../../package.json" with { type: "json" };
 
 export const OPENAPI_FILE = fileURLToPath(new URL("./openapi.json", import.meta.url));
 
+/** The document as OPENAPI_FILE holds it. */
+export function renderOpenApi(routes: (() => RouteConfig)[]): string {
+  return `${JSON.stringify(openApiDocument(routes), null, 2)}\n`;
+}
+
 export function openApiDocument(routes: (() => RouteConfig)[]) {
   const doc = new OpenAPIHono();
   for (const route of routes) doc.openAPIRegistry.registerPath(route());
