@@ -126,6 +126,10 @@ try {
       ?.v ?? "";
   const run = async <T>(figure: Figure, work: () => Promise<T>) => {
     if (!only.includes(figure)) return undefined;
+    // Each figure starts on a quiet machine: the previous one's writes flushed, its child
+    // processes and their connections gone.
+    await bench.sql()`checkpoint`;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     const t = performance.now();
     log(`${figure}: running`);
     const result = await work();

@@ -13,6 +13,8 @@ import { type Bench, runRequest } from "./lib/setup";
 import { ms, ratio, type Section, summarize, type Target, table } from "./lib/stats";
 
 const BUDGET_MS = 0.5;
+/** Rounds the measured events are spread over (see the loop). */
+const ROUNDS = 6;
 
 export async function createJob(bench: Bench, name: string, runs: number): Promise<number> {
   const auth = { authorization: `Bearer ${bench.token}`, "content-type": "application/json" };
@@ -45,7 +47,7 @@ interface Route {
 
 export async function warmRequests(bench: Bench): Promise<Section> {
   const { quick } = bench.options;
-  const n = quick ? 100 : 600;
+  const n = quick ? 120 : 900;
   const warmup = quick ? 20 : 100;
   const jobId = await createJob(bench, "warm", 5);
   // Its own job: the POST route above keeps adding runs to `jobId`.
@@ -95,6 +97,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
   const decompositions: string[] = [];
   const doubled: string[] = [];
   const loopback = new Map<string, number>();
+  const measured = [];
   for (const route of routes) {
     for (let i = 0; i < warmup; i++) await invoke(bench.handler, route.event());
     const plan: Plan = await record(client, () => invoke(bench.handler, route.event()));
@@ -102,28 +105,42 @@ export async function warmRequests(bench: Bench): Promise<Section> {
       throw new Error(`no SQL recorded for ${route.label}: is core's sql() the app's client?`);
     }
     for (let i = 0; i < warmup; i++) await replay(client, plan);
-
-    // Interleaved: handler, floor, handler, floor … so drift hits both alike.
-    const ours: number[] = [];
-    const floor: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const event = route.event();
-      let start = performance.now();
-      await invoke(bench.handler, event);
-      ours.push(performance.now() - start);
-      start = performance.now();
-      await replay(client, plan);
-      floor.push(performance.now() - start);
+    measured.push({ route, plan, ours: [] as number[], floor: [] as number[] });
+  }
+  // Handler and floor interleaved (handler, floor, handler, floor …) so drift hits both
+  // alike, and the routes interleaved in rounds spread over time, so a slow spell of this
+  // shared machine hits every route alike instead of one route's whole sample.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const { route, plan, ours, floor } of measured) {
+      for (let i = 0; i < n / ROUNDS; i++) {
+        const event = route.event();
+        let start = performance.now();
+        await invoke(bench.handler, event);
+        ours.push(performance.now() - start);
+        start = performance.now();
+        await replay(client, plan);
+        floor.push(performance.now() - start);
+      }
     }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  for (const { route, plan, ours, floor } of measured) {
     const a = summarize(ours);
     const f = summarize(floor);
     const overhead = a.median - f.median;
+    // The same overhead per round: how far one slice of the run strays from the whole.
+    const per = ours.length / ROUNDS;
+    const byRound = Array.from({ length: ROUNDS }, (_, r) => {
+      const slice = (xs: number[]) => summarize(xs.slice(r * per, (r + 1) * per)).median;
+      return slice(ours) - slice(floor);
+    });
     loopback.set(route.label, a.median);
     rows.push([
       route.label,
       `${ms(a.median)} / ${ms(a.p99)}`,
       `${ms(f.median)} / ${ms(f.p99)}`,
       `${ms(overhead)} ms`,
+      `${ms(Math.min(...byRound))}–${ms(Math.max(...byRound))} ms`,
       `${ms(a.p99 - f.p99)} ms`,
       ratio(a.median / f.median),
     ]);
@@ -222,7 +239,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
   }
 
   const markdown = [
-    `${n} events per route after ${warmup} warm-up events, each followed by one run of its floor (interleaved). The floor is the SQL the handler sent for that request, recorded from core's postgres.js client (the one drizzle runs on) and replayed on the same client and connection with the same parameters, concurrency and transaction: no Hono, zod or drizzle. The hot statements' SQL text is built once (\`prepare: false\` still sends them unnamed, as the floor does), so the overhead is what drizzle, zod, Hono and the Lambda adapter add around the same round trips. One pooled connection, as in Lambda; LOG_LEVEL=silent.`,
+    `${n} events per route after ${warmup} warm-up events, each followed by one run of its floor (interleaved), in ${ROUNDS} rounds that take every route in turn. The floor is the SQL the handler sent for that request, recorded from core's postgres.js client (the one drizzle runs on) and replayed on the same client and connection with the same parameters, concurrency and transaction: no Hono, zod or drizzle. The hot statements' SQL text is built once (\`prepare: false\` still sends them unnamed, as the floor does), so the overhead is what drizzle, zod, Hono and the Lambda adapter add around the same round trips. One pooled connection, as in Lambda; LOG_LEVEL=silent.`,
     "",
     table(
       [
@@ -230,6 +247,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
         "handler median / p99 (ms)",
         "SQL floor median / p99 (ms)",
         "overhead (median)",
+        "overhead, round by round (median)",
         "overhead (p99)",
         "ratio",
       ],
@@ -238,6 +256,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
         [
           "hello-world Hono handler, GET /hello (no SQL)",
           `${ms(helloSummary.median)} / ${ms(helloSummary.p99)}`,
+          "–",
           "–",
           "–",
           "–",
