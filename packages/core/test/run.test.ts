@@ -1,6 +1,6 @@
 import { createTransaction, sql } from "@fred/core/drizzle";
 import { Job } from "@fred/core/job";
-import { Run } from "@fred/core/run";
+import { Run, type RunRequest } from "@fred/core/run";
 import { describe, expect, it } from "vitest";
 import { makeUser, runRequest } from "./fixtures";
 
@@ -12,6 +12,9 @@ async function allRuns(input: { userId: number; jobId: number }) {
   });
   return runs;
 }
+
+/** A listed run's request: the JSON text Postgres holds, parsed. */
+const requestOf = (run: Run.Listed) => JSON.parse(run.request.text) as RunRequest;
 
 /** Connections of this test file's database busy with a statement, other than this one. */
 async function busy(): Promise<number[]> {
@@ -57,6 +60,15 @@ describe("runs", () => {
     });
     expect(runs[1]!.request).toEqual(runRequest(job.id, { size: "cold" }));
     expect(await Run.get({ userId: user.id, runId: runs[0]!.id })).toEqual(runs[0]);
+  });
+
+  it("lists each run's request as the JSON text it was stored as", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const sent = [runRequest(job.id), runRequest(job.id, { size: "cold", workingDir: '/w/é"x' })];
+    await Run.submit({ userId: user.id, runs: sent });
+    const listed = await allRuns({ userId: user.id, jobId: job.id });
+    expect(listed.map((r) => r.request.text)).toEqual(sent.map((r) => JSON.stringify(r)));
   });
 
   it("a batch submitted inside a transaction goes with it: seen inside, gone on rollback", async () => {
@@ -215,7 +227,7 @@ describe("runs", () => {
     expect(new Set(ids).size).toBe(350);
     expect(await runCount(job.id)).toBe(350);
     const dirs = (await allRuns({ userId: user.id, jobId: job.id })).map(
-      (r) => r.request.workingDir,
+      (r) => requestOf(r).workingDir,
     );
     expect(new Set(dirs).size).toBe(350);
   });
@@ -240,7 +252,7 @@ describe("runs", () => {
     let late: number | undefined;
     await Run.forEachPageOf({ userId: user.id, jobId: job.id }, async (page) => {
       pageSizes.push(page.length);
-      seen.push(...page.map((r) => ({ id: r.id, size: r.request.size })));
+      seen.push(...page.map((r) => ({ id: r.id, size: requestOf(r).size })));
       // Submitted while the list is being read (the tests' pool has a second connection):
       // stored, but not part of this list.
       late ??= (await Run.submit({ userId: user.id, runs: [runRequest(job.id)] }))[0]!.id;

@@ -27,6 +27,16 @@ export function fn<S extends z.ZodType, R>(
 }
 
 /**
+ * Text that is already JSON, kept as text: a json column read with `::text` (Postgres
+ * checked it when it was stored) goes into a response as is, instead of being parsed into
+ * objects and stringified again. `T` is what the text holds.
+ */
+export class JsonText<T> {
+  declare readonly parsed?: T;
+  constructor(readonly text: string) {}
+}
+
+/**
  * A value built on first use, then kept. For zod schemas: building them is most of what a
  * cold start spends in our code, and a process serves few of the routes that need them.
  */

@@ -10,6 +10,7 @@
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import { createDeflate, createGzip, type Deflate, type Gzip } from "node:zlib";
+import { JsonText } from "@fred/core/util";
 import type { Context, TypedResponse } from "hono";
 import { parseAccept } from "hono/utils/accept";
 import type { JSONParsed } from "hono/utils/types";
@@ -17,14 +18,17 @@ import type { JSONParsed } from "hono/utils/types";
 /** Shorter lists go uncompressed: not worth the bytes. */
 export const COMPRESS_FROM = 8 * 1024;
 
+/** An item as written: its JsonText values are the JSON they hold. */
+type Written<V> = { [P in keyof V]: V[P] extends JsonText<infer X> ? X : V[P] };
+
 /** The response, typed as `c.json({ [key]: items })` would be, for the route's schema. */
 type ListResponse<K extends string, V> = Response &
-  TypedResponse<JSONParsed<{ [k in K]: V[] }>, 200, "json">;
+  TypedResponse<JSONParsed<{ [k in K]: Written<V>[] }>, 200, "json">;
 
 /** `each` calls its argument with every page in order, awaiting it, and resolves after. */
 type Pages<T> = (onPage: (items: T[]) => Promise<void>) => Promise<void>;
 
-export async function jsonList<K extends string, T, V>(
+export async function jsonList<K extends string, T, V extends object>(
   c: Context,
   key: K,
   each: Pages<T>,
@@ -58,8 +62,7 @@ export async function jsonList<K extends string, T, V>(
     let first = true;
     await each(async (page) => {
       if (!page.length) return;
-      // One stringify per page; its brackets dropped, the items join the list.
-      const items = JSON.stringify(page.map(view)).slice(1, -1);
+      const items = pageJson(page.map(view));
       await write(first ? items : `,${items}`);
       first = false;
     });
@@ -77,6 +80,29 @@ export async function jsonList<K extends string, T, V>(
   await zipDone;
   const body = Buffer.concat(zipped);
   return typed(c.body(body, 200, { ...headers, "content-encoding": encoding }));
+}
+
+/**
+ * A page's items as JSON, without the array's brackets. One stringify for the page, unless
+ * its items hold JsonText (the same keys in every item, as a view makes them): then one
+ * per item, with that text spliced in after the item's other keys.
+ */
+function pageJson(items: object[]): string {
+  const first = items[0] as Record<string, unknown>;
+  const raw = Object.keys(first).filter((k) => first[k] instanceof JsonText);
+  if (!raw.length) return JSON.stringify(items).slice(1, -1);
+  const names = raw.map((k) => `,${JSON.stringify(k)}:`);
+  let out = "";
+  for (const item of items as Record<string, unknown>[]) {
+    let tail = "";
+    for (let i = 0; i < raw.length; i++) {
+      tail += names[i] + (item[raw[i]!] as JsonText<unknown>).text;
+      item[raw[i]!] = undefined; // JSON.stringify leaves it out
+    }
+    const rest = JSON.stringify(item);
+    out += `${out ? "," : ""}${rest === "{}" ? `{${tail.slice(1)}` : rest.slice(0, -1) + tail}}`;
+  }
+  return out;
 }
 
 /** gzip or deflate if the client takes one (by q-value, `*` included; gzip on a tie). */
