@@ -99,19 +99,28 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   const auth = { authorization: `Bearer ${token.token}` };
   const handler = bench.handler;
 
-  const timed = async (event: () => ReturnType<typeof restEvent>, n: number, warmup = 1) => {
-    const times: number[] = [];
-    let bytes = 0;
-    let body = "";
-    for (let i = 0; i < warmup + n; i++) {
-      const e = event();
-      const start = performance.now();
-      const res = await invoke(handler, e);
-      if (i >= warmup) times.push(performance.now() - start);
-      bytes = Buffer.byteLength(res.body);
-      body = res.body;
+  /** Times each event `n` times: each warmed up, then all taken in turn, in rounds. */
+  const inTurn = async (
+    list: { event: () => ReturnType<typeof restEvent> }[],
+    n: number,
+    warmup: number,
+  ) => {
+    const rounds = quick ? 1 : 5;
+    const times = list.map(() => [] as number[]);
+    const bytes = list.map(() => 0);
+    for (const { event } of list) for (let i = 0; i < warmup; i++) await invoke(handler, event());
+    for (let round = 0; round < rounds; round++) {
+      for (const [k, { event }] of list.entries()) {
+        for (let i = 0; i < Math.ceil(n / rounds); i++) {
+          const e = event();
+          const start = performance.now();
+          const res = await invoke(handler, e);
+          times[k]!.push(performance.now() - start);
+          bytes[k] = Buffer.byteLength(res.body);
+        }
+      }
     }
-    return { ...summarize(times), bytes, body };
+    return times.map((t, k) => ({ ...summarize(t), bytes: bytes[k]! }));
   };
 
   // Paged listing: first page, and the last full page (cursor = the id before it).
@@ -126,39 +135,48 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     const deepIndex = size > PAGE ? size - PAGE - 1 : Math.floor(size / 2) - 1;
     cursors[size] = Number(ids[deepIndex]!.id);
   }
-  const pageIterations = quick ? 5 : 40;
-  for (const size of SIZES) {
-    const jobId = data.jobs[size];
-    for (const [label, cursor] of [
-      ["first page", undefined],
-      ["deep page", cursors[size]],
-    ] as const) {
+  const pageIterations = quick ? 5 : 150;
+  const cases = SIZES.flatMap((size) =>
+    (
+      [
+        ["first page", undefined],
+        ["deep page", cursors[size]],
+      ] as const
+    ).map(([label, cursor]) => {
       const query = `limit=${PAGE}${cursor ? `&cursor=${cursor}` : ""}`;
-      const r = await timed(
-        () => restEvent("GET", `/api/v1/jobs/${jobId}/runs?${query}`, { headers: auth }),
-        pageIterations,
-        3,
-      );
-      pageTimes[`${size} ${label}`] = r.median;
-      pageRows.push([
-        `${int(size)} runs, ${label}`,
-        `${ms(r.median)} / ${ms(r.p99)}`,
-        `${int(r.bytes / 1024)} KiB`,
-      ]);
-    }
-  }
+      const url = `/api/v1/jobs/${data.jobs[size]}/runs?${query}`;
+      return { size, label, event: () => restEvent("GET", url, { headers: auth }) };
+    }),
+  );
+  // Every page in turn, over rounds, so pages are compared under the same conditions.
+  const pageRuns = await inTurn(cases, pageIterations, 3);
+  cases.forEach(({ size, label }, i) => {
+    const r = pageRuns[i]!;
+    pageTimes[`${size} ${label}`] = r.median;
+    pageRows.push([
+      `${int(size)} runs, ${label}`,
+      `${ms(r.median)} / ${ms(r.p99)}`,
+      `${int(r.bytes / 1024)} KiB`,
+    ]);
+  });
 
   // Job detail (its run counts by status grow with the job).
   const detailRows: (string | number)[][] = [];
   const detailTimes: Record<number, number> = {};
-  for (const size of SIZES) {
-    const r = await timed(
-      () => restEvent("GET", `/api/v1/jobs/${data.jobs[size]}`, { headers: auth }),
-      quick ? 3 : 15,
-    );
-    detailTimes[size] = r.median;
-    detailRows.push([`${int(size)} runs`, `${ms(r.median)} / ${ms(r.p99)}`]);
-  }
+  const detailRuns = await inTurn(
+    SIZES.map((size) => ({
+      event: () => restEvent("GET", `/api/v1/jobs/${data.jobs[size]}`, { headers: auth }),
+    })),
+    quick ? 3 : 30,
+    1,
+  );
+  SIZES.forEach((size, i) => {
+    detailTimes[size] = detailRuns[i]!.median;
+    detailRows.push([
+      `${int(size)} runs`,
+      `${ms(detailRuns[i]!.median)} / ${ms(detailRuns[i]!.p99)}`,
+    ]);
+  });
 
   // Unpaged epx listing, asked for as the epx client does (python-requests sends
   // Accept-Encoding: gzip, deflate), so the app compresses it.
@@ -419,7 +437,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     "",
     batchProfileTable,
     "",
-    `**Paged** GET /api/v1/jobs/{job_id}/runs?limit=${PAGE}&cursor= (keyset: \`id > cursor order by id limit ${PAGE + 1}\`); the deep page is the job's last full page (for the 10-run job, its second half):`,
+    `**Paged** GET /api/v1/jobs/{job_id}/runs?limit=${PAGE}&cursor= (keyset: \`id > cursor order by id limit ${PAGE + 1}\`); the deep page is the job's last full page (for the 10-run job, its second half); the six pages are taken in turn over 5 rounds:`,
     "",
     table(["job", "median / p99 (ms)", "response"], pageRows),
     "",
@@ -441,7 +459,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     "",
     `"Peak RSS, fresh process": a new Node process imports the API bundle as deployed, answers this one request and exits, as a cold Lambda would (one answering \`GET /health\` peaks at ${mib(healthRss)}); compare the stages' Lambda memory, 512 MB (dev) and 1024 MB.`,
     "",
-    "**Job detail** GET /api/v1/jobs/{id} (with runCounts by status):",
+    "**Job detail** GET /api/v1/jobs/{id} (with runCounts by status; the three jobs taken in turn over 5 rounds):",
     "",
     table(["job", "median / p99 (ms)"], detailRows),
     "",

@@ -121,7 +121,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
 
   const link = await delayedLink(bench.databaseUrl, LINK_MS);
   const far = { DATABASE_URL: link.url };
-  const n = quick ? 4 : 21;
+  const n = quick ? 4 : 31;
   const warmup = quick ? 1 : 2;
   const runs = await interleave(
     {
