@@ -75,6 +75,19 @@ describe("the epx client flow", () => {
       userDeleted: false,
       epxClientVersion: "1.2.2",
     });
+    // The keys in the order the client has always had them (a DataFrame's columns).
+    expect(Object.keys(listed.json.runs[0])).toEqual([
+      "id",
+      "jobId",
+      "userId",
+      "createdTs",
+      "request",
+      "podPhase",
+      "containerStatus",
+      "status",
+      "userDeleted",
+      "epxClientVersion",
+    ]);
 
     // No results yet.
     expect((await call("GET", `/jobs/results?job_id=${jobId}`, opts)).json).toEqual({ urls: [] });

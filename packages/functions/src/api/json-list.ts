@@ -84,23 +84,26 @@ export async function jsonList<K extends string, T, V extends object>(
 
 /**
  * A page's items as JSON, without the array's brackets. One stringify for the page, unless
- * its items hold JsonText (the same keys in every item, as a view makes them): then one
- * per item, with that text spliced in after the item's other keys.
+ * its items hold JsonText (flat items with the same keys, as a view makes them): then one
+ * per item, each JsonText written where its key stands. Its key is stringified with `null`
+ * and that `null` replaced: `"key":null` can only be the key itself, since every quote
+ * inside a JSON string is escaped.
  */
 function pageJson(items: object[]): string {
   const first = items[0] as Record<string, unknown>;
   const raw = Object.keys(first).filter((k) => first[k] instanceof JsonText);
   if (!raw.length) return JSON.stringify(items).slice(1, -1);
-  const names = raw.map((k) => `,${JSON.stringify(k)}:`);
+  const keys = raw.map((k) => `${JSON.stringify(k)}:`);
   let out = "";
   for (const item of items as Record<string, unknown>[]) {
-    let tail = "";
-    for (let i = 0; i < raw.length; i++) {
-      tail += names[i] + (item[raw[i]!] as JsonText<unknown>).text;
-      item[raw[i]!] = undefined; // JSON.stringify leaves it out
-    }
-    const rest = JSON.stringify(item);
-    out += `${out ? "," : ""}${rest === "{}" ? `{${tail.slice(1)}` : rest.slice(0, -1) + tail}}`;
+    const texts = raw.map((k) => (item[k] as JsonText<unknown>).text);
+    for (const k of raw) item[k] = null;
+    let json = JSON.stringify(item);
+    raw.forEach((_, i) => {
+      const at = json.indexOf(`${keys[i]}null`) + keys[i]!.length;
+      json = json.slice(0, at) + texts[i] + json.slice(at + 4);
+    });
+    out += out ? `,${json}` : json;
   }
   return out;
 }
