@@ -13,6 +13,7 @@ import { bundleApi } from "./lib/bundle";
 import { invoke, restEvent } from "./lib/lambda";
 import { profile } from "./lib/profile";
 import { type Plan, record, replay } from "./lib/record";
+import { elapsed, inRounds } from "./lib/rounds";
 import { type Bench, runRequest } from "./lib/setup";
 import { int, kib, mib, ms, ratio, type Section, summarize, type Target, table } from "./lib/stats";
 
@@ -98,29 +99,29 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   const data = await fill(sql, user.id);
   const auth = { authorization: `Bearer ${token.token}` };
   const handler = bench.handler;
+  const rounds = quick ? 1 : 5;
 
-  /** Times each event `n` times: each warmed up, then all taken in turn, in rounds. */
+  /** Times each event `n` times: each warmed up, then all taken in turn (see inRounds). */
   const inTurn = async (
     list: { event: () => ReturnType<typeof restEvent> }[],
     n: number,
     warmup: number,
   ) => {
-    const rounds = quick ? 1 : 5;
-    const times = list.map(() => [] as number[]);
-    const bytes = list.map(() => 0);
+    const runs = list.map((item) => ({ ...item, times: [] as number[], bytes: 0 }));
     for (const { event } of list) for (let i = 0; i < warmup; i++) await invoke(handler, event());
-    for (let round = 0; round < rounds; round++) {
-      for (const [k, { event }] of list.entries()) {
-        for (let i = 0; i < Math.ceil(n / rounds); i++) {
-          const e = event();
-          const start = performance.now();
-          const res = await invoke(handler, e);
-          times[k]!.push(performance.now() - start);
-          bytes[k] = Buffer.byteLength(res.body);
-        }
-      }
-    }
-    return times.map((t, k) => ({ ...summarize(t), bytes: bytes[k]! }));
+    await inRounds(
+      runs,
+      rounds,
+      () => n,
+      async (run) => {
+        const e = run.event();
+        const start = performance.now();
+        const res = await invoke(handler, e);
+        run.times.push(performance.now() - start);
+        run.bytes = Buffer.byteLength(res.body);
+      },
+    );
+    return runs.map((run) => ({ ...summarize(run.times), bytes: run.bytes }));
   };
 
   // Paged listing: first page, and the last full page (cursor = the id before it).
@@ -283,21 +284,17 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     // Its floor: the statements this batch sent (the token, one INSERT of `size` rows).
     b.plan = await record(sql, () => invoke(handler, b.event()));
   }
-  // The sizes in turn, call and floor interleaved, over rounds: the ratios compare calls
-  // made under the same conditions of this shared machine.
-  const rounds = quick ? 1 : 5;
-  for (let round = 0; round < rounds; round++) {
-    for (const b of batches) {
-      for (let i = 0; i < b.n / rounds; i++) {
-        let start = performance.now();
-        await invoke(handler, b.event());
-        b.times.push(performance.now() - start);
-        start = performance.now();
-        await replay(sql, b.plan);
-        b.floor.push(performance.now() - start);
-      }
-    }
-  }
+  // The sizes in turn, call and floor interleaved: the ratios compare calls made under the
+  // same conditions of this shared machine.
+  await inRounds(
+    batches,
+    rounds,
+    (b) => b.n,
+    async (b) => {
+      b.times.push(await elapsed(() => invoke(handler, b.event())));
+      b.floor.push(await elapsed(() => replay(sql, b.plan)));
+    },
+  );
   for (const { size, body, event, times, floor } of batches) {
     const r = summarize(times);
     const f = summarize(floor);

@@ -9,6 +9,7 @@ import { bundleSource, HELLO_HANDLER } from "./lib/bundle";
 import { invoke, type LambdaHandler, restEvent } from "./lib/lambda";
 import { profile, socketWrites } from "./lib/profile";
 import { describePlan, type Plan, record, repeats, replay } from "./lib/record";
+import { elapsed, inRounds } from "./lib/rounds";
 import { type Bench, runRequest } from "./lib/setup";
 import { ms, ratio, type Section, summarize, type Target, table } from "./lib/stats";
 
@@ -108,22 +109,18 @@ export async function warmRequests(bench: Bench): Promise<Section> {
     measured.push({ route, plan, ours: [] as number[], floor: [] as number[] });
   }
   // Handler and floor interleaved (handler, floor, handler, floor …) so drift hits both
-  // alike, and the routes interleaved in rounds spread over time, so a slow spell of this
-  // shared machine hits every route alike instead of one route's whole sample.
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const { route, plan, ours, floor } of measured) {
-      for (let i = 0; i < n / ROUNDS; i++) {
-        const event = route.event();
-        let start = performance.now();
-        await invoke(bench.handler, event);
-        ours.push(performance.now() - start);
-        start = performance.now();
-        await replay(client, plan);
-        floor.push(performance.now() - start);
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  // alike, and the routes in turn over rounds (see inRounds).
+  await inRounds(
+    measured,
+    ROUNDS,
+    () => n,
+    async ({ route, plan, ours, floor }) => {
+      const event = route.event();
+      ours.push(await elapsed(() => invoke(bench.handler, event)));
+      floor.push(await elapsed(() => replay(client, plan)));
+    },
+    250,
+  );
   for (const { route, plan, ours, floor } of measured) {
     const a = summarize(ours);
     const f = summarize(floor);

@@ -185,7 +185,7 @@ export namespace Run {
   const listedColumns = Object.entries(listed);
   /**
    * A listed run. Its request stays the JSON text Postgres holds: parsing 100,000 requests
-   * and stringifying them again was ~40% of the list's time.
+   * and stringifying them again was about a third of the list's CPU.
    */
   export type Listed = Pick<Info, keyof typeof listed> & { request: JsonText<RunRequest> };
 

@@ -1,9 +1,10 @@
 /**
  * docs/reliability.md is written by the reliability tests themselves when run with
  * RELIABILITY_REPORT=1 (`pnpm test:report`); a plain `pnpm test` checks the same figures and
- * leaves the committed document alone. Each test file records its section (figures it measured, and the assertions those figures passed);
- * the document keeps every section's data in a JSON comment, so a file run alone updates
- * its own section and leaves the others as last measured. Writes are serialised by a
+ * leaves the committed document alone. Each test file records its section (figures it
+ * measured, and the assertions those figures passed); the document keeps every section's
+ * data in a JSON comment, so a file run alone updates its own section and leaves the others
+ * as last measured. Writes are serialised by a
  * lock directory, since test files run in parallel.
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
