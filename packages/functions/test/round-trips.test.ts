@@ -34,8 +34,15 @@ async function tripsOf(request: () => Promise<{ status: number }>, status: numbe
   return link.roundTrips();
 }
 
+/** Round trips of one call, counted from its start. */
+async function tripsOfOne(request: () => Promise<{ status: number }>, status: number) {
+  link.reset();
+  expect((await request()).status).toBe(status);
+  return link.roundTrips();
+}
+
 describe("database round trips per request", () => {
-  it("one for a health check; two for a job's detail, a run, a submission; three for the epx list", async () => {
+  it("one for a health check and a read; two for a submission and an update; two for the epx list", async () => {
     const { token } = await makeUser();
     const job = await call("POST", "/api/v1/jobs", { token, body: { name: "trips" } });
     const runs = await call("POST", "/api/v1/runs", { token, body: runRequest(job.json.id) });
@@ -43,16 +50,16 @@ describe("database round trips per request", () => {
     const runId = runs.json.id as number;
 
     expect(await tripsOf(() => call("GET", "/health"), 200)).toBe(1);
-    // The token; then the job, its uploads and run counts, sent together.
-    expect(await tripsOf(() => call("GET", `/api/v1/jobs/${jobId}`, { token }), 200)).toBe(2);
-    expect(await tripsOf(() => call("GET", `/api/v1/runs/${runId}`, { token }), 200)).toBe(2);
-    // The token; then the job check and the insert, one statement.
+    // The token's check, and with it the job, its uploads and run counts.
+    expect(await tripsOf(() => call("GET", `/api/v1/jobs/${jobId}`, { token }), 200)).toBe(1);
+    expect(await tripsOf(() => call("GET", `/api/v1/runs/${runId}`, { token }), 200)).toBe(1);
+    // A write waits for the token; then the job check and the insert, one statement.
     const submit = () => call("POST", "/api/v1/runs", { token, body: runRequest(jobId) });
     expect(await tripsOf(submit, 201)).toBe(2);
-    // The token; then the runs through a cursor (its own ownership check), whose closing
-    // Sync postgres.js waits for. An empty list adds one to tell a job that is not theirs.
+    // The token's check and the runs through a cursor (its own ownership check), whose
+    // closing Sync postgres.js waits for. An empty list adds one to tell a job that is not theirs.
     const list = () => call("GET", `/runs?job_id=${jobId}`, { token, offline: true });
-    expect(await tripsOf(list, 200)).toBe(3);
+    expect(await tripsOf(list, 200)).toBe(2);
     // A list of two cursor pages, on the one connection: one more round trip per page.
     const big = (await call("POST", "/api/v1/jobs", { token, body: { name: "big" } })).json.id;
     for (let i = 0; i < 3; i++) {
@@ -60,10 +67,23 @@ describe("database round trips per request", () => {
       expect((await call("POST", "/api/v1/runs", { token, body })).status).toBe(201);
     }
     const bigList = () => call("GET", `/runs?job_id=${big}`, { token, offline: true });
-    expect(await tripsOf(bigList, 200)).toBe(4);
+    expect(await tripsOf(bigList, 200)).toBe(3);
     expect((await bigList()).json.runs).toHaveLength(3000);
     const patch = () =>
       call("PATCH", `/api/v1/runs/${runId}`, { token, body: { status: "RUNNING" } });
     expect(await tripsOf(patch, 200)).toBe(2);
+  });
+
+  it("two for a read with a token this process has not checked before", async () => {
+    const { token } = await makeUser();
+    const job = await call("POST", "/api/v1/jobs", { token, body: { name: "first" } });
+    const { token: other } = await makeUser();
+    // Its first read waits for the token (whose user to read for is not known yet) …
+    const read = (t: string) => call("GET", "/api/v1/jobs", { token: t });
+    expect(await tripsOfOne(() => read(other), 200)).toBe(2);
+    // … and then reads with it; a token's first use is a write (POST above): it counts too.
+    expect(await tripsOfOne(() => read(other), 200)).toBe(1);
+    expect(await tripsOfOne(() => read(token), 200)).toBe(1);
+    expect(job.status).toBe(201);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Who may do what: every route × (no token, bad token, revoked, expired, another user, the
- * owner, the admin token) with the status each must get; tokens (hashes only, prefixes
+ * Who may do what: every route × (no token, bad token, revoked, expired, a token revoked or
+ * expired after this process last verified it, another user, the owner, the admin token)
+ * with the status each must get; tokens (hashes only, prefixes
  * shown, admin and user tokens not interchangeable); response headers; and logs that never
  * carry a token or a URL signature.
  */
@@ -11,8 +12,27 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ADMIN, call, epxHeaders, makeUser, runRequest } from "../helpers";
 import { recordSection } from "./report";
 
-type Principal = "none" | "bad" | "revoked" | "expired" | "other" | "owner" | "admin";
-const PRINCIPALS: Principal[] = ["none", "bad", "revoked", "expired", "other", "admin", "owner"];
+type Principal =
+  | "none"
+  | "bad"
+  | "revoked"
+  | "expired"
+  | "revoked after use"
+  | "expired after use"
+  | "other"
+  | "owner"
+  | "admin";
+const PRINCIPALS: Principal[] = [
+  "none",
+  "bad",
+  "revoked",
+  "expired",
+  "revoked after use",
+  "expired after use",
+  "other",
+  "admin",
+  "owner",
+];
 
 let requests = 0;
 let cells = 0;
@@ -47,8 +67,26 @@ async function fixture(): Promise<Fixture> {
   };
 }
 
-function tokenOf(p: Principal): string | undefined {
+/**
+ * A token of the owner's that a read has just verified (so this process remembers whose it
+ * is, and runs the next read while it checks the token again), then revoked or expired.
+ */
+async function usedThen(end: "revoke" | "expire"): Promise<string> {
+  const issued = await Token.issue({ userId: owner.user.id, label: `${end} after use` });
+  const used = await call("GET", "/api/v1/jobs", { token: issued.token });
+  requests++;
+  expect(used.status).toBe(200);
+  if (end === "revoke") await Token.revoke({ userId: owner.user.id, tokenId: issued.info.id });
+  else await sql()`update api_token set time_expires = now() where id = ${issued.info.id}`;
+  return issued.token;
+}
+
+async function tokenOf(p: Principal): Promise<string | undefined> {
   switch (p) {
+    case "revoked after use":
+      return usedThen("revoke");
+    case "expired after use":
+      return usedThen("expire");
     case "none":
       return undefined;
     case "bad":
@@ -272,7 +310,8 @@ afterAll(async () => {
     ],
     checks: [
       "every cell of the matrix below answered exactly its expected status (a fresh job, run and token for each cell)",
-      "every 401 is the same JSON body with `WWW-Authenticate: Bearer`, whether the token is missing, unknown, revoked or expired",
+      "every 401 is the same JSON body with `WWW-Authenticate: Bearer`, whether the token is missing, unknown, revoked or expired, before or after its last use",
+      "a read from a token verified before runs while the token is checked again: one that was revoked or expired since gets that same 401 and nothing the route read, a compressed list included",
       "another user's job or run answers the very 404 a missing one does (same code, same message but for the id)",
       "the admin token opens /api/v1/admin/* only, by `Authorization` only; user tokens never open it",
       "the database holds only SHA-256 hashes of tokens; responses show the 12-character prefix, never the secret",
@@ -290,7 +329,7 @@ describe("authorization matrix: every route × every kind of caller", () => {
       let unauthorized: string | undefined;
       for (const p of PRINCIPALS) {
         const f = await fixture();
-        const token = tokenOf(p);
+        const token = await tokenOf(p);
         const res = await cell.send(f, token, p);
         requests++;
         cells++;
@@ -307,6 +346,7 @@ describe("authorization matrix: every route × every kind of caller", () => {
         }
         if (res.status === 401) {
           expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+          expect(res.headers.get("content-encoding")).toBeNull();
           // Missing, unknown, revoked and expired tokens are indistinguishable.
           if (!cell.route.includes("/admin/")) {
             unauthorized ??= res.text;
@@ -338,6 +378,34 @@ describe("authorization matrix: every route × every kind of caller", () => {
     // Only the owner's own PATCH cell moved a job.
     expect(row!.n).toBe(1);
     rowsChecked += row!.n;
+  });
+});
+
+describe("a token revoked after its last use", () => {
+  it("gets the 401 for a read that would have been a compressed list, and nothing of it", async () => {
+    const job = await call("POST", "/api/v1/jobs", { token: owner.token, body: { name: "big" } });
+    const runs = { runs: Array.from({ length: 200 }, () => runRequest(job.json.id)) };
+    const submitted = await call("POST", "/api/v1/runs", { token: owner.token, body: runs });
+    requests += 2;
+    expect(submitted.status).toBe(201);
+    const issued = await Token.issue({ userId: owner.user.id, label: "list, then revoked" });
+    const list = () =>
+      call("GET", `/runs?job_id=${job.json.id}`, {
+        token: issued.token,
+        offline: true,
+        headers: { ...epxHeaders(), "accept-encoding": "gzip" },
+      });
+    const before = await list();
+    expect(before.status).toBe(200);
+    expect(before.headers.get("content-encoding")).toBe("gzip");
+    await Token.revoke({ userId: owner.user.id, tokenId: issued.info.id });
+    const after = await list();
+    requests += 2;
+    expect(after.status).toBe(401);
+    expect(after.headers.get("content-encoding")).toBeNull();
+    expect(after.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(after.json.error.code).toBe("unauthorized");
+    expect(after.text).not.toContain(`"jobId":${job.json.id}`);
   });
 });
 

@@ -10,7 +10,7 @@ import { Id, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
 import { jsonList } from "../json-list";
-import { requireUser } from "../middleware/auth";
+import { requireUserId } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { isoTime } from "../view";
@@ -20,7 +20,7 @@ const JobQuery = lazy(() =>
 );
 
 export const epx = router();
-for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUser);
+for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUserId);
 
 epx.openapi(
   {

@@ -3,7 +3,7 @@ import { Run } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
 import { Id, lazy } from "@fred/core/util";
 import * as z from "zod";
-import { requireUser } from "../middleware/auth";
+import { requireUserId } from "../middleware/auth";
 import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
@@ -18,7 +18,7 @@ const Cursor = lazy(() =>
 
 export const jobs = router();
 // Hono's "/x/*" matches "/x" too: one registration covers the collection and its items.
-jobs.use("/api/v1/jobs/*", requireUser);
+jobs.use("/api/v1/jobs/*", requireUserId);
 jobs.on("GET", "/api/v1/jobs/:job_id/runs", compressed);
 
 jobs.openapi(
