@@ -223,7 +223,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
   );
 
   findings.push(
-    `Done: fewer round trips, which loopback hides and a VPC does not (the round-trip table below). postgres.js with \`prepare: false\` (needed behind RDS Proxy) sent every statement with parameters in two round trips, a Describe to learn the parameter types and then the statement; patched (patches/postgres@3.4.9.patch), a statement whose values are all plain (null, text, numbers, booleans, bytes) goes in one. A job's detail sends its three reads together (8 round trips before, 2 now; packages/functions/test/round-trips.test.ts holds each route to its count), and a run submission is one statement where it was four in a transaction. Over a link with ${LINK_MS} ms each way: ${linked.rows
+    `Done: fewer round trips, which loopback hides and a VPC does not (the round-trip table below). postgres.js with \`prepare: false\` (needed behind RDS Proxy) sent every statement with parameters in two round trips, a Describe to learn the parameter types and then the statement; patched (patches/postgres@3.4.9.patch), a statement whose values are all plain (null, text, numbers, booleans, bytes) goes in one. A job's detail sends its three reads together, and a read whose token this process has verified before sends the token's check with them and answers once it has passed (\`requireUserId\`, packages/functions/src/api/middleware/auth.ts): 8 round trips as first built, 1 now (packages/functions/test/round-trips.test.ts holds each route to its count), and a run submission is one statement where it was four in a transaction. Over a link with ${LINK_MS} ms each way: ${linked.rows
       .slice(1)
       .map((r) => `${r[0]} ${r[1]} round trips, ${r[2]}`)
       .join("; ")}.`,
@@ -273,7 +273,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
       linked.rows,
     ),
     "",
-    "Each statement is one round trip (postgres.js sends Parse, Describe, Bind and Execute together: patches/postgres@3.4.9.patch), and statements that do not depend on each other go out together.",
+    "Each statement is one round trip (postgres.js sends Parse, Describe, Bind and Execute together: patches/postgres@3.4.9.patch), and statements that do not depend on each other go out together: a read's token check with the read's own statements once the token has been verified here before (a token's first request checks it first: one round trip more).",
     ...decompositions.flatMap((d) => ["", d]),
   ].join("\n");
 
