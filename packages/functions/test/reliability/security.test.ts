@@ -316,7 +316,7 @@ afterAll(async () => {
       "the admin token opens /api/v1/admin/* only, by `Authorization` only; user tokens never open it",
       "the database holds only SHA-256 hashes of tokens; responses show the 12-character prefix, never the secret",
       "every response to a request that carried a token has `Cache-Control: no-store`; no response has `X-Powered-By` or `Server`",
-      "CORS: preflight and simple responses name only the allowed origin",
+      "CORS: preflight and simple responses name only the allowed origin; a request without an Origin gets no CORS headers; every response varies by Origin",
       "with LOG_LEVEL=info, no log line holds a token, an `X-Amz-Signature` or `X-Amz-Credential`, or any signature issued",
     ],
   });
@@ -486,6 +486,21 @@ describe("response headers", () => {
     requests++;
     expect(simple.headers.get("access-control-allow-origin")).toBeNull();
     expect(simple.headers.get("access-control-allow-credentials")).toBeNull();
+    // The allowed origin reads the response and its request id; a client that sends no
+    // Origin (epx, scripts) gets no CORS headers. Every answer varies by Origin.
+    const browser = await call("GET", "/api/v1/jobs", {
+      token: owner.token,
+      headers: { origin: "https://app.example.org" },
+    });
+    const script = await call("GET", "/api/v1/jobs", { token: owner.token });
+    requests += 2;
+    expect(browser.headers.get("access-control-allow-origin")).toBe("https://app.example.org");
+    expect(browser.headers.get("access-control-expose-headers")).toContain("x-request-id");
+    expect([...script.headers.keys()].filter((k) => k.startsWith("access-control-"))).toEqual([]);
+    for (const res of [browser, script, simple]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get("vary")).toMatch(/\bOrigin\b/);
+    }
   });
 });
 
