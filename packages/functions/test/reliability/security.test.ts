@@ -382,6 +382,23 @@ describe("authorization matrix: every route × every kind of caller", () => {
 });
 
 describe("a token revoked after its last use", () => {
+  it("gets the 401 where a valid one would get a 400 or a 404", async () => {
+    const token = await usedThen("revoke");
+    for (const path of ["/api/v1/jobs/not-a-number", "/api/v1/jobs/999999999", "/api/v1/runs/0"]) {
+      const res = await call("GET", path, { token });
+      requests++;
+      expect(res.status, path).toBe(401);
+      expect(res.json.error.code).toBe("unauthorized");
+    }
+    const owners = await Promise.all(
+      ["/api/v1/jobs/not-a-number", "/api/v1/jobs/999999999"].map((p) =>
+        call("GET", p, { token: owner.token }),
+      ),
+    );
+    requests += 2;
+    expect(owners.map((r) => r.status)).toEqual([400, 404]);
+  });
+
   it("gets the 401 for a read that would have been a compressed list, and nothing of it", async () => {
     const job = await call("POST", "/api/v1/jobs", { token: owner.token, body: { name: "big" } });
     const runs = { runs: Array.from({ length: 200 }, () => runRequest(job.json.id)) };
