@@ -65,14 +65,11 @@ export namespace Token {
 
   /**
    * Who a presented token belongs to. Revoked, expired and unknown tokens all fail the
-   * same way, so a caller learns nothing about which it was. `digest` is the token's `hash`,
-   * for a caller that has it already.
+   * same way, so a caller learns nothing about which it was.
    */
-  export async function verify(
-    token: string,
-    digest = hash(token),
-  ): Promise<{ user: User.Info; token: Info }> {
+  export async function verify(token: string): Promise<{ user: User.Info; token: Info }> {
     if (!token.startsWith(PREFIX) || token.length > 200) throw new UnauthorizedError();
+    const digest = hash(token);
     const [row] = await byHash({ hash: digest });
     const now = Date.now();
     if (

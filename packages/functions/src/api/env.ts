@@ -10,5 +10,7 @@ export interface AppEnv {
     requestId: string;
     user: User.Info;
     token: Token.Info;
+    /** Set once the request's token has passed its check (see `requireUser`). */
+    authenticated?: true;
   };
 }

@@ -1,8 +1,9 @@
 import { invalid, lazy } from "@fred/core/util";
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { matchedRoutes } from "hono/route";
 import { LinearRouter } from "hono/router/linear-router";
 import { validator } from "hono/validator";
 import type { ZodType } from "zod";
@@ -19,6 +20,12 @@ import { JSON_TYPE } from "./middleware/body";
 export type LazyRoute = Omit<RouteConfig, "request" | "responses" | "hide"> & {
   request?: () => NonNullable<RouteConfig["request"]>;
   responses: () => RouteConfig["responses"];
+  /**
+   * The route only reads: it writes nothing (no insert, no update, no upload record), sets
+   * no header itself, and uses no more of the user than its id. Such a route may run while
+   * its token is checked, and answers once the check has passed (see `requireUser`).
+   */
+  readOnly?: true;
 };
 
 /** The `createRoute` config a lazy route stands for: what its handler is typed against. */
@@ -38,7 +45,7 @@ export class Router extends Hono<AppEnv> {
   readonly definitions: (() => RouteConfig)[] = [];
 
   openapi<L extends LazyRoute>(route: L, handler: RouteHandler<Resolved<L>, AppEnv>): this {
-    const { request, responses, middleware, ...rest } = route;
+    const { request, responses, middleware, readOnly, ...rest } = route;
     const requestSchemas = request && lazy(request);
     const withRequest = () => (requestSchemas ? { request: requestSchemas() } : {});
     this.definitions.push(lazy(() => ({ ...rest, ...withRequest(), responses: responses() })));
@@ -51,6 +58,7 @@ export class Router extends Hono<AppEnv> {
     }
     const path = rest.path.replaceAll(/\/{(.+?)}/g, "/:$1");
     this.on([rest.method.toUpperCase()], [path], ...handlers, handler as MiddlewareHandler<AppEnv>);
+    if (readOnly) readOnlyRoutes.add(`${rest.method.toUpperCase()} ${path}`);
     return this;
   }
 
@@ -60,6 +68,15 @@ export class Router extends Hono<AppEnv> {
     this.definitions.push(...group.definitions);
     return this;
   }
+}
+
+/** `GET /api/v1/jobs/:job_id`: the routes declared `readOnly`, by method and path. */
+const readOnlyRoutes = new Set<string>();
+
+/** Whether the route a request matched is declared `readOnly` (HEAD matches GET routes). */
+export function isReadOnlyRoute(c: Context): boolean {
+  const route = matchedRoutes(c).at(-1);
+  return route !== undefined && readOnlyRoutes.has(`${route.method} ${route.path}`);
 }
 
 type Checks = MiddlewareHandler<AppEnv>[];

@@ -81,6 +81,20 @@ async function usedThen(end: "revoke" | "expire"): Promise<string> {
   return issued.token;
 }
 
+/** Rows of every table a route could write, and the runs with a results key. */
+async function written() {
+  const [row] = await sql()`
+    select (select count(*) from "user")::int as users,
+           (select count(*) from api_token)::int as tokens,
+           (select count(*) from job)::int as jobs,
+           (select count(*) from job where status <> 'created')::int as moved,
+           (select count(*) from run)::int as runs,
+           (select count(*) from run where results_key is not null)::int as results,
+           (select count(*) from upload)::int as uploads,
+           (select count(*) from idempotency_key)::int as keys`;
+  return row;
+}
+
 async function tokenOf(p: Principal): Promise<string | undefined> {
   switch (p) {
     case "revoked after use":
@@ -311,7 +325,7 @@ afterAll(async () => {
     checks: [
       "every cell of the matrix below answered exactly its expected status (a fresh job, run and token for each cell)",
       "every 401 is the same JSON body with `WWW-Authenticate: Bearer`, whether the token is missing, unknown, revoked or expired, before or after its last use",
-      "a read from a token verified before runs while the token is checked again: one that was revoked or expired since gets that same 401 and nothing the route read, a compressed list included",
+      "a read-only route with a token verified before runs while the token is checked again: one that was revoked or expired since gets that same 401 (with its CORS headers) and nothing the route read, a compressed list included, and no route wrote anything for it; its log line names no user",
       "another user's job or run answers the very 404 a missing one does (same code, same message but for the id)",
       "the admin token opens /api/v1/admin/* only, by `Authorization` only; user tokens never open it",
       "the database holds only SHA-256 hashes of tokens; responses show the 12-character prefix, never the secret",
@@ -330,7 +344,10 @@ describe("authorization matrix: every route × every kind of caller", () => {
       for (const p of PRINCIPALS) {
         const f = await fixture();
         const token = await tokenOf(p);
+        const before = p.endsWith("after use") ? await written() : undefined;
         const res = await cell.send(f, token, p);
+        // A route that runs while its token is checked again must not write anything.
+        if (before) expect(await written(), `${cell.route} as ${p}`).toEqual(before);
         requests++;
         cells++;
         const expected = cell.expect[p] ?? cell.expect.rest;
@@ -382,6 +399,40 @@ describe("authorization matrix: every route × every kind of caller", () => {
 });
 
 describe("a token revoked after its last use", () => {
+  it("gets a 401 a browser can read, logged without a user", async () => {
+    const lines: string[] = [];
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const level = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = "info";
+    try {
+      const token = await usedThen("revoke");
+      const res = await call("GET", "/api/v1/jobs", {
+        token,
+        headers: { origin: "https://app.example.org" },
+      });
+      requests++;
+      expect(res.status).toBe(401);
+      expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example.org");
+      expect(res.headers.get("access-control-expose-headers")).toContain("x-request-id");
+    } finally {
+      process.env.LOG_LEVEL = level;
+      out.mockRestore();
+    }
+    const logged = lines
+      .flatMap((l) => l.split("\n"))
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    logLines += logged.length;
+    const refused = logged.filter((e) => e.msg === "request" && e.status === 401);
+    expect(refused).toHaveLength(1);
+    expect(refused[0].userId).toBeUndefined();
+    // The read that verified the token first did name its user.
+    expect(logged.some((e) => e.msg === "request" && e.status === 200 && e.userId)).toBe(true);
+  });
+
   it("gets the 401 where a valid one would get a 400 or a 404", async () => {
     const token = await usedThen("revoke");
     for (const path of ["/api/v1/jobs/not-a-number", "/api/v1/jobs/999999999", "/api/v1/runs/0"]) {

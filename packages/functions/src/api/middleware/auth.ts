@@ -5,6 +5,7 @@ import { Token } from "@fred/core/user";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
+import { isReadOnlyRoute } from "../router";
 
 /**
  * The bearer token of a request, from `Authorization: Bearer …` or the epx client's
@@ -19,7 +20,8 @@ type Verified = Awaited<ReturnType<typeof Token.verify>>;
 
 /**
  * Who each token was at its last successful check in this process, by digest (never the
- * secret), the most recent last. Only a hint of whose data to read: see `requireUserId`.
+ * secret), the most recent last. Only a hint of whose data a read-only route may read
+ * while the token is checked again: see `requireUser`.
  */
 const lastVerified = new Map<string, Verified>();
 const REMEMBERED = 1000;
@@ -30,65 +32,68 @@ function remember(digest: string, verified: Verified) {
   if (lastVerified.size > REMEMBERED) lastVerified.delete(lastVerified.keys().next().value!);
 }
 
-function authenticate(pipelineReads: boolean) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    if (c.get("user")) return next(); // already verified by an outer registration
-    const secret = bearer(c.req.header("authorization")) ?? bearer(c.req.header("offline-token"));
-    if (!secret) throw new UnauthorizedError();
-    const digest = Token.hash(secret);
-    const check = Token.verify(secret, digest).then(
-      (verified) => {
-        remember(digest, verified);
-        return verified;
-      },
-      (error: unknown) => {
-        if (error instanceof UnauthorizedError) lastVerified.delete(digest);
-        throw error;
-      },
-    );
-    const read = c.req.method === "GET" || c.req.method === "HEAD";
-    const known = pipelineReads && read ? lastVerified.get(digest) : undefined;
-    if (!known) {
-      use(c, await check);
-      return next();
-    }
-    // The route's reads go out right behind the token's check, on the same connection: one
-    // round trip where there were two. It answers only once the check has passed.
-    check.catch(() => {}); // awaited below
-    use(c, known);
-    await next();
-    try {
-      const verified = await check;
-      // Cannot differ (a token's user is never changed); if it ever did, what the route
-      // read was someone else's.
-      if (verified.user.id !== known.user.id) throw new UnauthorizedError();
-      use(c, verified);
-    } catch (error) {
-      // Nothing the route answered leaves with the error, not its body and not its headers
-      // (setting `c.res` would keep them): the error handler starts from no response.
-      c.res = undefined;
-      c.finalized = false;
-      throw error;
-    }
-  });
+/** A token remembered here that has not expired since. */
+function recalled(digest: string): Verified | undefined {
+  const known = lastVerified.get(digest);
+  const expires = known?.token.timeExpires;
+  return expires && expires.getTime() <= Date.now() ? undefined : known;
 }
-
-function use(c: Context<AppEnv>, { user, token }: Verified) {
-  c.set("user", user);
-  c.set("token", token);
-}
-
-/** A user's API token, checked before the route runs. The admin token is not one. */
-export const requireUser = authenticate(false);
 
 /**
- * As `requireUser`, for routes that use no more of the user than its id (a token's user
- * never changes). A GET or HEAD with a token this process has verified before runs while
- * the token is checked again, and its answer waits for that check: a revoked or expired
- * token gets the same 401 as ever, and nothing of what the route read. Writes, and a token
- * not seen here before, are checked first.
+ * A user's API token (the admin token is not one), checked before the route runs, except
+ * for a route declared `readOnly` when this process has verified the token before: that
+ * route runs while the token is checked again, so its statements go out together with the
+ * check (one round trip to the database, not two), and it answers only once the check has
+ * passed. A token revoked or expired since gets the same 401 as ever, and nothing of what
+ * the route read; the 401 waits for the route to finish.
  */
-export const requireUserId = authenticate(true);
+export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.get("authenticated")) return next(); // already checked by an outer registration
+  const secret = bearer(c.req.header("authorization")) ?? bearer(c.req.header("offline-token"));
+  if (!secret) throw new UnauthorizedError();
+  const digest = Token.hash(secret);
+  const check = Token.verify(secret).then(
+    (verified) => {
+      remember(digest, verified);
+      return verified;
+    },
+    (error: unknown) => {
+      if (error instanceof UnauthorizedError) lastVerified.delete(digest);
+      throw error;
+    },
+  );
+  const known = isReadOnlyRoute(c) ? recalled(digest) : undefined;
+  if (!known) {
+    authenticated(c, await check);
+    return next();
+  }
+  check.catch(() => {}); // awaited below
+  c.set("user", known.user);
+  c.set("token", known.token);
+  await next();
+  try {
+    const verified = await check;
+    // Cannot differ (a token's user is never changed); if it ever did, what the route
+    // read was someone else's.
+    if (verified.user.id !== known.user.id) throw new UnauthorizedError();
+    authenticated(c, verified);
+  } catch (error) {
+    // The error handler answers from no response: the route's body and the headers of its
+    // response are dropped (assigning `c.res` would merge them in). A read-only route sets
+    // no header of its own (see LazyRoute), so none is left over.
+    c.set("user", undefined as never);
+    c.set("token", undefined as never);
+    c.res = undefined;
+    c.finalized = false;
+    throw error;
+  }
+});
+
+function authenticated(c: Context<AppEnv>, { user, token }: Verified) {
+  c.set("user", user);
+  c.set("token", token);
+  c.set("authenticated", true);
+}
 
 /** The operator's admin token (an sst.Secret deployed, ADMIN_TOKEN locally). */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {

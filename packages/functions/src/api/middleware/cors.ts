@@ -1,41 +1,48 @@
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 
+const ALLOW_HEADERS = [
+  "Authorization",
+  "Offline-Token",
+  "Content-Type",
+  "Idempotency-Key",
+  "fredcli-version",
+  "X-Request-Id",
+];
+const EXPOSE_HEADERS = ["x-request-id", "Retry-After"];
+
 /**
- * CORS for the origins in ALLOWED_ORIGINS (comma-separated) only; no wildcard. Only a
- * request with an `Origin` header (a browser's) gets CORS headers: for the others (the epx
- * client, scripts) they mean nothing, and hono's cors() builds and then merges a
- * placeholder response to set them, ~20 µs a request. Every response varies by Origin.
+ * CORS for the origins in ALLOWED_ORIGINS (comma-separated) only; no wildcard. Preflights
+ * (OPTIONS) are hono's cors(). Any other request from an allowed origin gets its CORS
+ * headers on the response it ends with, set after the route: whatever answered it, the
+ * route or the error handler (hono's cors() sets them on a placeholder response before the
+ * route, ~20 µs a request, and a response dropped for an error would lose them). A request
+ * without an Origin (epx, scripts) gets none. Every response varies by Origin.
  */
 export function corsFromAllowList() {
-  const corsHeaders = browserCors();
-  return createMiddleware(async (c, next) => {
-    if (c.req.header("origin") !== undefined) return corsHeaders(c, next);
-    await next();
-    c.header("Vary", "Origin", { append: true });
-  });
-}
-
-function browserCors() {
   const allowed = new Set(
     (process.env.ALLOWED_ORIGINS ?? "")
       .split(",")
       .map((o) => o.trim())
       .filter(Boolean),
   );
-  return cors({
+  const preflight = cors({
     origin: (origin) => (allowed.has(origin) ? origin : null),
     allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-    allowHeaders: [
-      "Authorization",
-      "Offline-Token",
-      "Content-Type",
-      "Idempotency-Key",
-      "fredcli-version",
-      "X-Request-Id",
-    ],
-    exposeHeaders: ["x-request-id", "Retry-After"],
+    allowHeaders: ALLOW_HEADERS,
+    exposeHeaders: EXPOSE_HEADERS,
     maxAge: 600,
     credentials: false,
+  });
+  const expose = EXPOSE_HEADERS.join(",");
+  return createMiddleware(async (c, next) => {
+    if (c.req.method === "OPTIONS") return preflight(c, next);
+    await next();
+    const origin = c.req.header("origin");
+    if (origin !== undefined && allowed.has(origin)) {
+      c.header("Access-Control-Allow-Origin", origin);
+      c.header("Access-Control-Expose-Headers", expose);
+    }
+    c.header("Vary", "Origin", { append: true });
   });
 }

@@ -28,7 +28,8 @@ export const IdempotencyHeaders = lazy(() =>
 /**
  * `Idempotency-Key` for a POST that writes: runs the rest of the chain (validation and
  * handler) inside the transaction that claims the key, so the key, the writes and the
- * stored response commit together. Goes after `requireUser` (keys are per user).
+ * stored response commit together. Goes after `requireUser` (keys are per user; a write's
+ * token is always checked before its route runs).
  */
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header(IDEMPOTENCY_HEADER);

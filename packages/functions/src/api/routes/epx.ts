@@ -10,7 +10,7 @@ import { Id, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
 import { jsonList } from "../json-list";
-import { requireUserId } from "../middleware/auth";
+import { requireUser } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { isoTime } from "../view";
@@ -20,7 +20,7 @@ const JobQuery = lazy(() =>
 );
 
 export const epx = router();
-for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUserId);
+for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUser);
 
 epx.openapi(
   {
@@ -146,6 +146,7 @@ epx.openapi(
   {
     method: "get",
     path: "/runs",
+    readOnly: true,
     tags: ["epx client"],
     summary: "All of a job's runs (unpaged; /api/v1/jobs/{job_id}/runs pages)",
     security: bearerAuth,
@@ -201,6 +202,7 @@ epx.openapi(
   {
     method: "get",
     path: "/jobs/results",
+    readOnly: true,
     tags: ["epx client"],
     summary: "Presigned GET URLs for the runs whose results are uploaded",
     security: bearerAuth,

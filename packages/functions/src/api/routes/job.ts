@@ -3,7 +3,7 @@ import { Run } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
 import { Id, lazy } from "@fred/core/util";
 import * as z from "zod";
-import { requireUserId } from "../middleware/auth";
+import { requireUser } from "../middleware/auth";
 import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
@@ -18,7 +18,7 @@ const Cursor = lazy(() =>
 
 export const jobs = router();
 // Hono's "/x/*" matches "/x" too: one registration covers the collection and its items.
-jobs.use("/api/v1/jobs/*", requireUserId);
+jobs.use("/api/v1/jobs/*", requireUser);
 jobs.on("GET", "/api/v1/jobs/:job_id/runs", compressed);
 
 jobs.openapi(
@@ -55,6 +55,7 @@ jobs.openapi(
   {
     method: "get",
     path: "/api/v1/jobs",
+    readOnly: true,
     tags: ["Jobs"],
     summary: "List your jobs, newest first",
     security: bearerAuth,
@@ -82,6 +83,7 @@ jobs.openapi(
   {
     method: "get",
     path: "/api/v1/jobs/{job_id}",
+    readOnly: true,
     tags: ["Jobs"],
     summary: "A job with its uploads and a count of its runs by status",
     security: bearerAuth,
@@ -152,6 +154,7 @@ jobs.openapi(
   {
     method: "get",
     path: "/api/v1/jobs/{job_id}/runs",
+    readOnly: true,
     tags: ["Runs"],
     summary: "A page of a job's runs, oldest first (keyset pagination)",
     security: bearerAuth,

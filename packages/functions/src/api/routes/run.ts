@@ -3,7 +3,7 @@ import { Upload } from "@fred/core/upload";
 import { Id, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
-import { requireUserId } from "../middleware/auth";
+import { requireUser } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { PresignedView, presignedView, RunView, runView } from "../view";
@@ -13,7 +13,7 @@ const RunParams = lazy(() =>
 );
 
 export const runs = router();
-runs.use("/api/v1/runs/*", requireUserId);
+runs.use("/api/v1/runs/*", requireUser);
 
 runs.openapi(
   {
@@ -60,6 +60,7 @@ runs.openapi(
   {
     method: "get",
     path: "/api/v1/runs/{run_id}",
+    readOnly: true,
     tags: ["Runs"],
     summary: "A run",
     security: bearerAuth,
