@@ -79,12 +79,14 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     authenticated(c, verified);
   } catch (error) {
     // The error handler answers from no response: the route's body and the headers of its
-    // response are dropped (assigning `c.res` would merge them in). A read-only route sets
-    // no header of its own (see LazyRoute), so none is left over.
+    // response are dropped (assigning `c.res` would merge them in). Headers set with
+    // `c.header()` before a response existed would stay: a read-only route sets none (see
+    // LazyRoute), and the error handler's Retry-After for a route's 503 goes here.
     c.set("user", undefined as never);
     c.set("token", undefined as never);
     c.res = undefined;
     c.finalized = false;
+    c.header("Retry-After", undefined);
     throw error;
   }
 });
