@@ -22,8 +22,10 @@ export type LazyRoute = Omit<RouteConfig, "request" | "responses" | "hide"> & {
   responses: () => RouteConfig["responses"];
   /**
    * The route only reads: it writes nothing (no insert, no update, no upload record), sets
-   * no header itself, and uses no more of the user than its id. Such a route may run while
-   * its token is checked, and answers once the check has passed (see `requireUser`).
+   * no header itself, and uses no more of the user than its id; so does any middleware on
+   * its path after `requireUser`. Such a route may run while its token is checked, and
+   * answers once the check has passed (see `requireUser`). Only a GET without route
+   * middleware can say so.
    */
   readOnly?: true;
 };
@@ -46,6 +48,9 @@ export class Router extends Hono<AppEnv> {
 
   openapi<L extends LazyRoute>(route: L, handler: RouteHandler<Resolved<L>, AppEnv>): this {
     const { request, responses, middleware, readOnly, ...rest } = route;
+    if (readOnly && (rest.method !== "get" || middleware)) {
+      throw new Error(`${rest.method} ${rest.path}: only a GET without middleware is readOnly`);
+    }
     const requestSchemas = request && lazy(request);
     const withRequest = () => (requestSchemas ? { request: requestSchemas() } : {});
     this.definitions.push(lazy(() => ({ ...rest, ...withRequest(), responses: responses() })));
@@ -73,10 +78,13 @@ export class Router extends Hono<AppEnv> {
 /** `GET /api/v1/jobs/:job_id`: the routes declared `readOnly`, by method and path. */
 const readOnlyRoutes = new Set<string>();
 
-/** Whether the route a request matched is declared `readOnly` (HEAD matches GET routes). */
+/**
+ * Whether the route a request matched is declared `readOnly`, and so is every handler
+ * registered for its method and path (HEAD matches GET routes; `use()` middleware is ALL).
+ */
 export function isReadOnlyRoute(c: Context): boolean {
-  const route = matchedRoutes(c).at(-1);
-  return route !== undefined && readOnlyRoutes.has(`${route.method} ${route.path}`);
+  const routes = matchedRoutes(c).filter((r) => r.method !== "ALL");
+  return routes.length > 0 && routes.every((r) => readOnlyRoutes.has(`${r.method} ${r.path}`));
 }
 
 type Checks = MiddlewareHandler<AppEnv>[];

@@ -7,8 +7,12 @@
  */
 import { createHash } from "node:crypto";
 import { sql } from "@fred/core/drizzle";
+import { UnavailableError } from "@fred/core/error";
+import { Job } from "@fred/core/job";
 import { Token } from "@fred/core/user";
+import type { MiddlewareHandler } from "hono";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { router } from "../../src/api/router";
 import { ADMIN, call, epxHeaders, makeUser, runRequest } from "../helpers";
 import { recordSection } from "./report";
 
@@ -81,17 +85,21 @@ async function usedThen(end: "revoke" | "expire"): Promise<string> {
   return issued.token;
 }
 
-/** Rows of every table a route could write, and the runs with a results key. */
+/**
+ * The contents of every table a route could write (a token's last use aside, which a
+ * request's own check records): any insert, update or delete changes it.
+ */
 async function written() {
   const [row] = await sql()`
-    select (select count(*) from "user")::int as users,
-           (select count(*) from api_token)::int as tokens,
-           (select count(*) from job)::int as jobs,
-           (select count(*) from job where status <> 'created')::int as moved,
-           (select count(*) from run)::int as runs,
-           (select count(*) from run where results_key is not null)::int as results,
-           (select count(*) from upload)::int as uploads,
-           (select count(*) from idempotency_key)::int as keys`;
+    select (select md5(coalesce(string_agg(t::text, ',' order by id), '')) from "user" t) as users,
+           (select md5(coalesce(string_agg(
+              (t.id, t.user_id, t.time_revoked, t.time_expires)::text, ',' order by id), ''))
+              from api_token t) as tokens,
+           (select md5(coalesce(string_agg(t::text, ',' order by id), '')) from job t) as jobs,
+           (select md5(coalesce(string_agg(t::text, ',' order by id), '')) from run t) as runs,
+           (select md5(coalesce(string_agg(t::text, ',' order by id), '')) from upload t) as uploads,
+           (select md5(coalesce(string_agg(t::text, ',' order by t::text), ''))
+              from idempotency_key t) as keys`;
   return row;
 }
 
@@ -398,7 +406,61 @@ describe("authorization matrix: every route × every kind of caller", () => {
   });
 });
 
+describe("readOnly routes", () => {
+  it("can only be GETs without middleware of their own", () => {
+    const route = (method: "get" | "post", middleware?: MiddlewareHandler) => () =>
+      router().openapi(
+        {
+          method,
+          path: "/x",
+          readOnly: true,
+          middleware,
+          responses: () => ({ 200: { description: "x" } }),
+        },
+        (c) => c.json({}, 200),
+      );
+    expect(route("post")).toThrow(/only a GET without middleware is readOnly/);
+    expect(route("get", async (_c, next) => next())).toThrow(/readOnly/);
+    expect(route("get")).not.toThrow();
+  });
+});
+
 describe("a token revoked after its last use", () => {
+  it("gets the 401 for a HEAD, and the 401 (not the route's 503) when both fail", async () => {
+    const head = await call("HEAD", "/api/v1/jobs", { token: await usedThen("revoke") });
+    expect(head.status).toBe(401);
+    expect(head.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    // The route fails as in an outage while the token's check refuses it: the answer is the
+    // refusal, without the Retry-After the route's 503 was given.
+    const token = await usedThen("revoke");
+    const list = vi.spyOn(Job, "list").mockRejectedValueOnce(new UnavailableError());
+    try {
+      const res = await call("GET", "/api/v1/jobs", { token });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("retry-after")).toBeNull();
+      expect(list).toHaveBeenCalledOnce();
+    } finally {
+      list.mockRestore();
+    }
+    requests += 2;
+  });
+
+  it("an outage during the check is a 503 with Retry-After, not the route's data", async () => {
+    const issued = await Token.issue({ userId: owner.user.id, label: "outage" });
+    expect((await call("GET", "/api/v1/jobs", { token: issued.token })).status).toBe(200);
+    const verify = vi.spyOn(Token, "verify").mockRejectedValueOnce(new UnavailableError());
+    try {
+      const res = await call("GET", "/api/v1/jobs", { token: issued.token });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(res.json.error.code).toBe("unavailable");
+      expect(res.text).not.toContain('"jobs"');
+    } finally {
+      verify.mockRestore();
+    }
+    requests += 2;
+  });
+
   it("gets a 401 a browser can read, logged without a user", async () => {
     const lines: string[] = [];
     const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
