@@ -273,7 +273,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
       linked.rows,
     ),
     "",
-    "Each statement is one round trip (postgres.js sends Parse, Describe, Bind and Execute together: patches/postgres@3.4.9.patch), and statements that do not depend on each other go out together: a read's token check with the read's own statements once the token has been verified here before (a token's first request checks it first: one round trip more).",
+    "Each statement is one round trip (postgres.js sends Parse, Describe, Bind and Execute together: patches/postgres@3.4.9.patch), and statements that do not depend on each other go out together: a read-only route's token check with the route's own statements once the token has been verified here before (a token's first request checks it first: one round trip more).",
     ...decompositions.flatMap((d) => ["", d]),
   ].join("\n");
 
