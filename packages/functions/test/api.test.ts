@@ -1,7 +1,7 @@
 /** Every /api/v1 route, the shared error contract, CORS, docs and health. */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/api/app";
+import { app, createApp } from "../src/api/app";
 import { call, makeUser, runRequest } from "./helpers";
 
 describe("health", () => {
@@ -243,6 +243,23 @@ describe("CORS", () => {
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.example.org");
     const evil = await call("GET", "/health", { headers: { origin: "https://evil.example.com" } });
     expect(evil.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("allows any origin with ALLOWED_ORIGINS=* (a dev stage's setting)", async () => {
+    const configured = process.env.ALLOWED_ORIGINS;
+    process.env.ALLOWED_ORIGINS = "*";
+    const open = createApp();
+    process.env.ALLOWED_ORIGINS = configured;
+    const origin = "http://localhost:3000";
+    const simple = await open.request("/health", { headers: { origin } });
+    expect(simple.headers.get("access-control-allow-origin")).toBe(origin);
+    expect(simple.headers.get("vary")).toMatch(/\bOrigin\b/);
+    const preflight = await open.request("/api/v1/jobs", {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe(origin);
   });
 });
 

@@ -12,7 +12,7 @@ const ALLOW_HEADERS = [
 const EXPOSE_HEADERS = ["x-request-id", "Retry-After"];
 
 /**
- * CORS for the origins in ALLOWED_ORIGINS (comma-separated) only; no wildcard. Preflights
+ * CORS for the origins in ALLOWED_ORIGINS (comma-separated), or any with `*`. Preflights
  * (OPTIONS) are hono's cors(). Any other request from an allowed origin gets its CORS
  * headers on the response it ends with, set after the route: whatever answered it, the
  * route or the error handler. (hono's cors() sets them on a placeholder response before the
@@ -27,8 +27,11 @@ export function corsFromAllowList() {
       .map((o) => o.trim())
       .filter(Boolean),
   );
+  // `*` (refused for production stages by infra/stage.ts) allows any origin, as the
+  // gateway's own responses and the bucket then do; the origin is echoed, varying by it.
+  const isAllowed = (origin: string) => allowed.has("*") || allowed.has(origin);
   const preflight = cors({
-    origin: (origin) => (allowed.has(origin) ? origin : null),
+    origin: (origin) => (isAllowed(origin) ? origin : null),
     allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
     allowHeaders: ALLOW_HEADERS,
     exposeHeaders: EXPOSE_HEADERS,
@@ -40,7 +43,7 @@ export function corsFromAllowList() {
     if (c.req.method === "OPTIONS") return preflight(c, next);
     await next();
     const origin = c.req.header("origin");
-    if (origin !== undefined && allowed.has(origin)) {
+    if (origin !== undefined && isAllowed(origin)) {
       c.header("Access-Control-Allow-Origin", origin);
       c.header("Access-Control-Expose-Headers", expose);
     }
