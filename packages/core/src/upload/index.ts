@@ -1,6 +1,6 @@
 import { asc, eq, sql } from "drizzle-orm";
 import * as z from "zod";
-import { createTransaction, prepared } from "../drizzle";
+import { createTransaction, prepared, useTransaction } from "../drizzle";
 import { InvalidError } from "../error";
 import { Job } from "../job";
 import { Run } from "../run";
@@ -89,19 +89,24 @@ export namespace Upload {
     const key = prefix(job) + name;
     // Presigning is local computation; do it before holding a transaction open.
     const presigned = await presignPut(key, input.contentType);
-    await createTransaction(async (tx) => {
-      await tx.insert(uploadTable).values({
-        jobId: job.id,
-        runId: runId ?? null,
-        context: input.context,
-        type: input.type,
-        key,
-        contentType: input.contentType ?? null,
-        timeExpires: presigned.expiresAt,
+    const results = runId !== undefined && input.type === "results";
+    const submits = input.context === "job" && input.type === "input";
+    const write = () =>
+      useTransaction(async (tx) => {
+        await tx.insert(uploadTable).values({
+          jobId: job.id,
+          runId: runId ?? null,
+          context: input.context,
+          type: input.type,
+          key,
+          contentType: input.contentType ?? null,
+          timeExpires: presigned.expiresAt,
+        });
+        if (results) await Run.setResultsKey(runId, key);
+        if (submits) await Job.submitIfCreated(job.id);
       });
-      if (runId !== undefined && input.type === "results") await Run.setResultsKey(runId, key);
-      if (input.context === "job" && input.type === "input") await Job.submitIfCreated(job.id);
-    });
+    // One statement is all or nothing by itself; with more, a transaction makes them so.
+    await (results || submits ? createTransaction(write) : write());
     return presigned;
   }
 
