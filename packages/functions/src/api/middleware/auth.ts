@@ -80,8 +80,9 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   } catch (error) {
     // The error handler answers from no response: the route's body and the headers of its
     // response are dropped (assigning `c.res` would merge them in). Headers set with
-    // `c.header()` before a response existed would stay: a read-only route sets none (see
-    // LazyRoute), and the error handler's Retry-After for a route's 503 goes here.
+    // `c.header()` before any response existed would stay: a read-only route sets none
+    // (see LazyRoute), and the one the error handler gives a route's own 503 (Retry-After)
+    // is removed here.
     c.set("user", undefined as never);
     c.set("token", undefined as never);
     c.res = undefined;
