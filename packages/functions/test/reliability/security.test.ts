@@ -103,6 +103,29 @@ async function written() {
   return row;
 }
 
+/** Every log line `work` writes (stdout and stderr), with LOG_LEVEL=info. */
+async function logsOf(work: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const capture = (chunk: unknown) => {
+    lines.push(String(chunk));
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, "write").mockImplementation(capture);
+  const err = vi.spyOn(process.stderr, "write").mockImplementation(capture);
+  const level = process.env.LOG_LEVEL;
+  process.env.LOG_LEVEL = "info";
+  try {
+    await work();
+  } finally {
+    process.env.LOG_LEVEL = level;
+    out.mockRestore();
+    err.mockRestore();
+  }
+  const json = lines.flatMap((l) => l.split("\n")).filter(Boolean);
+  logLines += json.length;
+  return json;
+}
+
 async function tokenOf(p: Principal): Promise<string | undefined> {
   switch (p) {
     case "revoked after use":
@@ -462,14 +485,7 @@ describe("a token revoked after its last use", () => {
   });
 
   it("gets a 401 a browser can read, logged without a user", async () => {
-    const lines: string[] = [];
-    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    const level = process.env.LOG_LEVEL;
-    process.env.LOG_LEVEL = "info";
-    try {
+    const lines = await logsOf(async () => {
       const token = await usedThen("revoke");
       const res = await call("GET", "/api/v1/jobs", {
         token,
@@ -479,15 +495,8 @@ describe("a token revoked after its last use", () => {
       expect(res.status).toBe(401);
       expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example.org");
       expect(res.headers.get("access-control-expose-headers")).toContain("x-request-id");
-    } finally {
-      process.env.LOG_LEVEL = level;
-      out.mockRestore();
-    }
-    const logged = lines
-      .flatMap((l) => l.split("\n"))
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
-    logLines += logged.length;
+    });
+    const logged = lines.map((l) => JSON.parse(l));
     const refused = logged.filter((e) => e.msg === "request" && e.status === 401);
     expect(refused).toHaveLength(1);
     expect(refused[0].userId).toBeUndefined();
@@ -636,15 +645,6 @@ describe("response headers", () => {
 
 describe("logs", () => {
   it("never hold a token or a URL signature (LOG_LEVEL=info, every line captured)", async () => {
-    const lines: string[] = [];
-    const capture = (chunk: unknown) => {
-      lines.push(String(chunk));
-      return true;
-    };
-    const out = vi.spyOn(process.stdout, "write").mockImplementation(capture);
-    const err = vi.spyOn(process.stderr, "write").mockImplementation(capture);
-    const level = process.env.LOG_LEVEL;
-    process.env.LOG_LEVEL = "info";
     const signatures: string[] = [];
     const keep = (url: string) => {
       const u = new URL(url);
@@ -653,7 +653,7 @@ describe("logs", () => {
         u.searchParams.get("X-Amz-Credential")!,
       );
     };
-    try {
+    const json = await logsOf(async () => {
       const f = await fixture();
       const token = owner.token;
       for (const type of ["config", "input", "results", "logs"]) {
@@ -682,13 +682,7 @@ describe("logs", () => {
       await call("GET", "/api/v1/registration", { token: revoked });
       await call("POST", "/api/v1/admin/users", { token: ADMIN(), body: { name: "logged" } });
       requests += 12;
-    } finally {
-      process.env.LOG_LEVEL = level;
-      out.mockRestore();
-      err.mockRestore();
-    }
-    const json = lines.flatMap((l) => l.split("\n")).filter(Boolean);
-    logLines += json.length;
+    });
     expect(json.length).toBeGreaterThanOrEqual(12);
     for (const line of json) {
       const entry = JSON.parse(line);
