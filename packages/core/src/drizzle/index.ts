@@ -129,21 +129,21 @@ function clientOf(on: Executor): postgres.Sql {
  * over the index, for results too large to hold at once (a job's every run). Rows come raw
  * (column names, driver values; see `fromRow`). Resolves once every page is handled; rejects
  * if `onPage` throws (the cursor is closed) or the connection fails at any point, also while
- * a page is being handled. It reads on the pool and holds a connection until done: with a
- * pool of one (Lambda), `onPage` must not query, and it cannot run inside a transaction.
+ * a page is being handled. It reads on the caller's transaction if there is one, else on
+ * the pool, and holds that connection until done: with a pool of one (Lambda), or in a
+ * transaction, `onPage` must not query.
  */
 export async function forEachPage(
   query: { toSQL(): { sql: string; params: unknown[] } },
   size: number,
   onPage: (rows: Record<string, unknown>[]) => Promise<void> | void,
 ): Promise<void> {
-  if (current.getStore()) throw new Error("forEachPage reads on the pool, not in a transaction.");
   const { sql: text, params } = query.toSQL();
   // postgres.js awaits the callback before reading the next batch, but not after the last
   // one: the handlers are chained here, and the chain is awaited once the query is done.
   let handled = Promise.resolve();
   await guard(() =>
-    sql()
+    clientOf(current.getStore() ?? db())
       .unsafe(text, params as postgres.ParameterOrJSON<never>[])
       .cursor(size, (rows) => {
         handled = handled.then(() => onPage(rows));

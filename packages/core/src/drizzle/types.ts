@@ -1,3 +1,4 @@
+import { asc, type Column, desc, type Placeholder, type SQL, sql } from "drizzle-orm";
 import { bigint, timestamp } from "drizzle-orm/pg-core";
 
 /** Shared columns: every table has a bigint identity id and created/updated times. */
@@ -21,4 +22,28 @@ export const timestamps = {
 
 export function ref(name: string) {
   return bigint(name, { mode: "number" });
+}
+
+/**
+ * The rows of one parent (a job's runs, a user's jobs) in the order of the (parent, id)
+ * index, after (or, descending, before) a cursor id: a range of that index, not
+ * `parent = value`. Given an equality, Postgres may plan to read the whole table in id order
+ * until enough of the parent's rows turn up: quick when they are spread through it, a read
+ * of all of it when they are its newest (a job's runs submitted last). Written as a range
+ * and ordered by (parent, id), only a walk of that index yields the order, so a page reads
+ * what it returns, whatever the statistics say.
+ */
+export function keysetWithin(
+  [parent, id]: [Column, Column],
+  value: number | Placeholder,
+  order: "asc" | "desc",
+  cursor?: number,
+): { where: SQL; orderBy: SQL[] } {
+  const orderBy = order === "asc" ? [asc(parent), asc(id)] : [desc(parent), desc(id)];
+  if (cursor === undefined) return { where: sql`${parent} between ${value} and ${value}`, orderBy };
+  const where =
+    order === "asc"
+      ? sql`(${parent}, ${id}) > (${value}, ${cursor}) and ${parent} <= ${value}`
+      : sql`(${parent}, ${id}) < (${value}, ${cursor}) and ${parent} >= ${value}`;
+  return { where, orderBy };
 }

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import * as z from "zod";
 import { prepared, useTransaction } from "../drizzle";
+import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { fn, Id, jsonProblem, keysetPage, lazy, storable, Text } from "../util";
 import { jobStatus, jobTable } from "./job.sql";
@@ -115,16 +116,18 @@ export namespace Job {
       }),
     (input) =>
       useTransaction(async (tx) => {
+        // Through job_user_idx, also for a user whose jobs are older than everyone else's.
+        const page = keysetWithin(
+          [jobTable.userId, jobTable.id],
+          input.userId,
+          "desc",
+          input.cursor,
+        );
         const rows = await tx
           .select()
           .from(jobTable)
-          .where(
-            and(
-              eq(jobTable.userId, input.userId),
-              input.cursor ? lt(jobTable.id, input.cursor) : undefined,
-            ),
-          )
-          .orderBy(desc(jobTable.id))
+          .where(page.where)
+          .orderBy(...page.orderBy)
           .limit(input.limit + 1);
         return keysetPage(rows, input.limit);
       }),

@@ -1,6 +1,7 @@
 import {
   and,
   asc,
+  type Column,
   count,
   eq,
   getTableColumns,
@@ -12,6 +13,7 @@ import {
 } from "drizzle-orm";
 import * as z from "zod";
 import { db, forEachPage, fromRow, prepared, statement, useTransaction } from "../drizzle";
+import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { type jobStatus, jobTable, ownedJob } from "../job/job.sql";
 import { fn, Id, invalid, JsonText, keysetPage, lazy, Text } from "../util";
@@ -138,6 +140,9 @@ export namespace Run {
     return row;
   });
 
+  /** A job's runs, through run_job_idx (see `keysetWithin`). */
+  const byJob: [Column, Column] = [runTable.jobId, runTable.id];
+
   /** A page of a job's runs in id order; `cursor` is the last id of the previous page. */
   export const list = fn(
     () =>
@@ -149,19 +154,14 @@ export namespace Run {
       }),
     (input) =>
       useTransaction(async (tx) => {
+        const page = keysetWithin(byJob, input.jobId, "asc", input.cursor);
         const rows = await ofOwnJob(
           input,
           tx
             .select()
             .from(runTable)
-            .where(
-              and(
-                eq(runTable.jobId, input.jobId),
-                ownedJob(input.jobId, input.userId),
-                input.cursor ? gt(runTable.id, input.cursor) : undefined,
-              ),
-            )
-            .orderBy(asc(runTable.id))
+            .where(and(page.where, ownedJob(input.jobId, input.userId)))
+            .orderBy(...page.orderBy)
             .limit(input.limit + 1),
         );
         return keysetPage(rows, input.limit);
@@ -196,8 +196,9 @@ export namespace Run {
    * Every run of a job, for the epx client, which does not page: handed to `onPage`
    * ALL_PAGE runs at a time from one cursor, so a job of 100,000 runs is never in memory at
    * once (read whole, its list took ~450 MB, more than a 512 MB Lambda has), and the list
-   * is one snapshot. Runs are filtered by user, so only a job with no runs to show needs
-   * asking whether it is the caller's (a NotFoundError) or just empty. See `forEachPage`:
+   * is one snapshot. The read carries the job's ownership check, so another user's job
+   * costs an index lookup, and only a job with no runs to show needs asking whether it is
+   * the caller's (a NotFoundError) or just empty. See `forEachPage`:
    * `onPage` must not query the database.
    */
   export async function forEachPageOf(
@@ -207,11 +208,12 @@ export namespace Run {
     const parsed = JobRef().safeParse(input);
     if (!parsed.success) throw invalid(parsed.error);
     const { userId, jobId } = parsed.data;
+    const all = keysetWithin(byJob, jobId, "asc");
     const query = db()
       .select({ ...listed, request: sql<string>`${runTable.request}::text`.as("request") })
       .from(runTable)
-      .where(and(eq(runTable.jobId, jobId), eq(runTable.userId, userId)))
-      .orderBy(asc(runTable.id));
+      .where(and(all.where, ownedJob(jobId, userId)))
+      .orderBy(...all.orderBy);
     let any = false;
     await forEachPage(query, ALL_PAGE, (rows) => {
       any = true;
@@ -279,8 +281,10 @@ export namespace Run {
   });
 
   /** Runs of a job whose results are uploaded, with their keys. */
-  export const withResults = fn(JobRef, (input) =>
-    useTransaction((tx) =>
+  export const withResults = fn(JobRef, (input) => {
+    // Read through run_job_results_idx, whose condition these repeat.
+    const all = keysetWithin(byJob, input.jobId, "asc");
+    return useTransaction((tx) =>
       ofOwnJob(
         input,
         tx
@@ -288,16 +292,16 @@ export namespace Run {
           .from(runTable)
           .where(
             and(
-              eq(runTable.jobId, input.jobId),
+              all.where,
               ownedJob(input.jobId, input.userId),
               isNotNull(runTable.resultsUploadedAt),
               isNotNull(runTable.resultsKey),
             ),
           )
-          .orderBy(asc(runTable.id)),
+          .orderBy(...all.orderBy),
       ),
-    ),
-  );
+    );
+  });
 
   /** Records where a run's results go (set when an upload URL for them is issued). */
   export async function setResultsKey(runId: number, key: string) {

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   boolean,
   foreignKey,
@@ -54,5 +55,9 @@ export const runTable = pgTable(
     index("run_job_idx").on(t.jobId, t.id),
     // Counting a job's runs by status reads only this index (GET /api/v1/jobs/{id}).
     index("run_job_status_idx").on(t.jobId, t.status),
+    // A job's runs with results (epx GET /jobs/results), read without its other runs.
+    index("run_job_results_idx")
+      .on(t.jobId, t.id)
+      .where(sql`${t.resultsUploadedAt} is not null and ${t.resultsKey} is not null`),
   ],
 );

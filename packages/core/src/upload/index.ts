@@ -1,8 +1,10 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import * as z from "zod";
 import { createTransaction, prepared, useTransaction } from "../drizzle";
+import { keysetWithin } from "../drizzle/types";
 import { InvalidError } from "../error";
 import { Job } from "../job";
+import { ownedJob } from "../job/job.sql";
 import { Run } from "../run";
 import { fn, Id, lazy, Text } from "../util";
 import { presignGet, presignPut } from "./s3";
@@ -110,22 +112,24 @@ export namespace Upload {
     return presigned;
   }
 
-  const forJob = prepared((on) =>
-    on
+  const forJob = prepared((on) => {
+    const jobId = sql.placeholder("jobId");
+    const all = keysetWithin([uploadTable.jobId, uploadTable.id], jobId, "asc");
+    return on
       .select()
       .from(uploadTable)
-      .where(eq(uploadTable.jobId, sql.placeholder("jobId")))
-      .orderBy(asc(uploadTable.id))
-      .prepare("uploads_for_job"),
-  );
+      .where(and(all.where, ownedJob(jobId, sql.placeholder("userId"))))
+      .orderBy(...all.orderBy)
+      .prepare("uploads_for_job");
+  });
 
   /**
-   * A job's uploads (a handful per job). Unlike a job's runs, they are not checked against
-   * the user here: callers check the job's ownership, and send this alongside.
+   * A job's uploads, none if the job is not the user's: the read carries the ownership
+   * check, so another user's job costs an index lookup, never a read of their uploads.
    */
   export const listForJob = fn(
-    () => Id,
-    (jobId) => forJob({ jobId }),
+    () => z.strictObject({ userId: Id, jobId: Id }),
+    (input) => forJob(input),
   );
 
   /** Presigned GETs for the job's runs whose results are uploaded. */

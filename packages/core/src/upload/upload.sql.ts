@@ -22,5 +22,9 @@ export const uploadTable = pgTable(
     timeCreated: timestamps.timeCreated,
     timeExpires: timestamp("time_expires", { withTimezone: true }).notNull(),
   },
-  (t) => [index("upload_job_idx").on(t.jobId), index("upload_run_idx").on(t.runId)],
+  (t) => [
+    // A job's uploads in id order (Upload.listForJob, see keysetWithin).
+    index("upload_job_id_idx").on(t.jobId, t.id),
+    index("upload_run_idx").on(t.runId),
+  ],
 );

@@ -106,12 +106,12 @@ jobs.openapi(
   },
   async (c) => {
     const { job_id } = c.req.valid("param");
-    // One round trip for the three. The counts check ownership in SQL (a foreign job's runs
-    // are never scanned); a foreign job's few uploads are read and dropped, never shown.
+    // One round trip for the three. Each checks ownership in SQL: a foreign job's uploads
+    // and runs are never read.
     const ref = { userId: c.get("user").id, jobId: job_id };
     const [job, uploads, runCounts] = await Promise.all([
       Job.get(ref),
-      Upload.listForJob(job_id),
+      Upload.listForJob(ref),
       Run.countByStatus(ref),
     ]);
     return c.json({ ...jobView(job), uploads: uploads.map(uploadView), runCounts }, 200);
