@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import * as z from "zod";
 import { prepared, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";

@@ -1,11 +1,9 @@
 import {
   and,
-  asc,
   type Column,
   count,
   eq,
   getTableColumns,
-  gt,
   inArray,
   isNotNull,
   notInArray,

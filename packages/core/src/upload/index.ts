@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, sql } from "drizzle-orm";
 import * as z from "zod";
 import { createTransaction, prepared, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
