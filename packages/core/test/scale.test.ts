@@ -33,7 +33,7 @@ async function rowsRead<T>(table: Table, work: () => Promise<T>) {
     };
     const before = await counted();
     const outcome = await work().then(
-      (value) => ({ value, error: undefined }),
+      (value) => ({ value: value as Awaited<T>, error: undefined }),
       (error: unknown) => ({ value: undefined, error }),
     );
     return { ...outcome, rows: (await counted()) - before };
@@ -90,6 +90,14 @@ beforeAll(async () => {
   await sql()`
     insert into upload (job_id, context, type, key, time_expires)
     select ${jobs.foreign}, 'job', 'config', 'k' || g, now() from generate_series(1, 200) g`;
+  // The caller's job: its input, then an upload URL issued for each of 3,000 of its runs.
+  await sql()`
+    insert into upload (job_id, context, type, key, time_expires)
+    values (${jobs.recent}, 'job', 'input', 'input', now())`;
+  await sql()`
+    insert into upload (job_id, run_id, context, type, key, time_expires)
+    select job_id, id, 'run', 'results', 'k' || id, now() from run
+    where job_id = ${jobs.recent} order by id limit 3000`;
   await sql()`analyze`;
 }, 60_000);
 
@@ -126,6 +134,14 @@ describe("reads that do not grow with the table", () => {
     expect(uploads.rows).toBe(0);
     // The owner sees them: the reads above were empty for the right reason.
     expect(await Upload.listForJob({ userId: other, jobId: jobs.foreign })).toHaveLength(200);
+  });
+
+  it("a job's own uploads are read without the uploads of its runs", async () => {
+    const read = await rowsRead("upload", () =>
+      Upload.listForJob({ userId: caller, jobId: jobs.recent }),
+    );
+    expect(read.value?.map((u) => u.type)).toEqual(["input"]);
+    expect(read.rows).toBeLessThanOrEqual(1 + PLANNING);
   });
 
   it("a job's runs with results are read without its other runs", async () => {

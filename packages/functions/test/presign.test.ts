@@ -93,13 +93,15 @@ describe("presigned upload URLs", () => {
     const { token, job, run } = await setup();
     await call("GET", `/api/v1/runs/${run.id}/upload-url?type=config`, { token });
     await call("GET", `/api/v1/runs/${run.id}/upload-url?type=results`, { token });
-    const detail = await call("GET", `/api/v1/jobs/${job.id}`, { token });
+    const detail = await call("GET", `/api/v1/runs/${run.id}`, { token });
     expect(
       detail.json.uploads.map((u: { type: string; runId: number }) => [u.type, u.runId]),
     ).toEqual([
       ["config", run.id],
       ["results", run.id],
     ]);
+    // The job lists its own uploads only: a job of 100,000 runs must not list theirs.
+    expect((await call("GET", `/api/v1/jobs/${job.id}`, { token })).json.uploads).toEqual([]);
     for (const q of [
       "type=../../etc",
       "type=INPUT",

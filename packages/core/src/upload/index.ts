@@ -1,4 +1,4 @@
-import { and, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import * as z from "zod";
 import { createTransaction, prepared, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
@@ -6,6 +6,7 @@ import { InvalidError } from "../error";
 import { Job } from "../job";
 import { ownedJob } from "../job/job.sql";
 import { Run } from "../run";
+import { runTable } from "../run/run.sql";
 import { fn, Id, lazy, Text } from "../util";
 import { presignGet, presignPut } from "./s3";
 import { uploadContext, uploadTable, uploadType } from "./upload.sql";
@@ -114,22 +115,46 @@ export namespace Upload {
 
   const forJob = prepared((on) => {
     const jobId = sql.placeholder("jobId");
-    const all = keysetWithin([uploadTable.jobId, uploadTable.id], jobId, "asc");
+    const own = keysetWithin([uploadTable.jobId, uploadTable.id], jobId, "asc");
     return on
       .select()
       .from(uploadTable)
-      .where(and(all.where, ownedJob(jobId, sql.placeholder("userId"))))
-      .orderBy(...all.orderBy)
+      .where(
+        and(own.where, eq(uploadTable.context, "job"), ownedJob(jobId, sql.placeholder("userId"))),
+      )
+      .orderBy(...own.orderBy)
       .prepare("uploads_for_job");
   });
 
   /**
-   * A job's uploads, none if the job is not the user's: the read carries the ownership
-   * check, so another user's job costs an index lookup, never a read of their uploads.
+   * A job's own uploads (its input and config; a run's are listed with the run), none if
+   * the job is not the user's: the read carries the ownership check, so another user's job
+   * costs an index lookup, never a read of their uploads.
    */
   export const listForJob = fn(
     () => z.strictObject({ userId: Id, jobId: Id }),
     (input) => forJob(input),
+  );
+
+  const forRun = prepared((on) => {
+    const runId = sql.placeholder("runId");
+    return on
+      .select()
+      .from(uploadTable)
+      .where(
+        and(
+          eq(uploadTable.runId, runId),
+          sql`exists (select 1 from ${runTable} where ${runTable.id} = ${runId} and ${runTable.userId} = ${sql.placeholder("userId")})`,
+        ),
+      )
+      .orderBy(asc(uploadTable.id))
+      .prepare("uploads_for_run");
+  });
+
+  /** A run's uploads (config, input, results, logs), none if the run is not the user's. */
+  export const listForRun = fn(
+    () => z.strictObject({ userId: Id, runId: Id }),
+    (input) => forRun(input),
   );
 
   /** Presigned GETs for the job's runs whose results are uploaded. */

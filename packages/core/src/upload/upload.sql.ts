@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, pgEnum, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 import { id, ref, timestamps } from "../drizzle/types";
 import { jobTable } from "../job/job.sql";
@@ -23,8 +24,9 @@ export const uploadTable = pgTable(
     timeExpires: timestamp("time_expires", { withTimezone: true }).notNull(),
   },
   (t) => [
-    // A job's uploads in id order (Upload.listForJob, see keysetWithin).
-    index("upload_job_id_idx").on(t.jobId, t.id),
+    index("upload_job_idx").on(t.jobId),
+    // A job's own uploads (input, config) in id order, without its runs' (Upload.listForJob).
+    index("upload_job_own_idx").on(t.jobId, t.id).where(sql`${t.context} = 'job'`),
     index("upload_run_idx").on(t.runId),
   ],
 );

@@ -85,14 +85,17 @@ jobs.openapi(
     path: "/api/v1/jobs/{job_id}",
     readOnly: true,
     tags: ["Jobs"],
-    summary: "A job with its uploads and a count of its runs by status",
+    summary: "A job with its own uploads and a count of its runs by status",
     security: bearerAuth,
     request: () => ({ params: JobParams() }),
     responses: () => ({
       200: json(
         JobView()
           .extend({
-            uploads: z.array(UploadView()),
+            uploads: z.array(UploadView()).meta({
+              description:
+                "The job's own uploads (its input and config); a run's are listed with the run.",
+            }),
             runCounts: z.record(z.string(), z.number().int()).meta({
               description: "How many of the job's runs are in each status.",
               example: { Submitted: 3, DONE: 7 },

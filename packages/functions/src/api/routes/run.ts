@@ -6,7 +6,7 @@ import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
-import { PresignedView, presignedView, RunView, runView } from "../view";
+import { PresignedView, presignedView, RunView, runView, UploadView, uploadView } from "../view";
 
 const RunParams = lazy(() =>
   z.object({ run_id: Id.meta({ param: { name: "run_id", in: "path" }, example: 7 }) }),
@@ -62,14 +62,24 @@ runs.openapi(
     path: "/api/v1/runs/{run_id}",
     readOnly: true,
     tags: ["Runs"],
-    summary: "A run",
+    summary: "A run with its uploads",
     security: bearerAuth,
     request: () => ({ params: RunParams() }),
-    responses: () => ({ 200: json(RunView(), "The run"), ...errors(400, 401, 404, 503) }),
+    responses: () => ({
+      200: json(
+        RunView()
+          .extend({ uploads: z.array(UploadView()) })
+          .meta({ id: "RunDetail" }),
+        "The run, and the uploads issued for it (config, input, results, logs)",
+      ),
+      ...errors(400, 401, 404, 503),
+    }),
   },
   async (c) => {
-    const run = await Run.get({ userId: c.get("user").id, runId: c.req.valid("param").run_id });
-    return c.json(runView(run), 200);
+    // One round trip for both; the uploads carry the ownership check in SQL.
+    const ref = { userId: c.get("user").id, runId: c.req.valid("param").run_id };
+    const [run, uploads] = await Promise.all([Run.get(ref), Upload.listForRun(ref)]);
+    return c.json({ ...runView(run), uploads: uploads.map(uploadView) }, 200);
   },
 );
 
