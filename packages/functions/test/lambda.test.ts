@@ -1,5 +1,6 @@
 /** The Lambda entry point, fed real API Gateway REST (v1) proxy events. */
 import { gunzipSync, inflateSync } from "node:zlib";
+import { sql } from "@fred/core/drizzle";
 import { Run } from "@fred/core/run";
 import { describe, expect, it } from "vitest";
 import { handler } from "../src/api";
@@ -193,6 +194,53 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     expect(header(small, "content-encoding")).toBeUndefined();
     expect(header(small, "content-type")).toBe("application/json");
     expect(JSON.parse(small.body).runs).toHaveLength(1);
+  });
+
+  it("gzips a job's result URLs, written a page of presigned URLs at a time", async () => {
+    const { token } = await makeUser();
+    const headers = { "Offline-Token": `Bearer ${token}`, "content-type": "application/json" };
+    const jobId = json(
+      await handler(
+        restEvent("POST", "/jobs/register", { headers, body: '{"tags":[]}' }),
+        {} as never,
+      ),
+    ).id;
+    const ids: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const runs = Array.from({ length: 750 }, () => runRequest(jobId));
+      const stored = await handler(
+        restEvent("POST", "/runs", { headers, body: JSON.stringify({ runRequests: runs }) }),
+        {} as never,
+      );
+      ids.push(...json(stored).runResponses.map((r: { runId: number }) => r.runId));
+    }
+    // Every other run has its results uploaded (as the runner's PATCH records them).
+    const done = ids.filter((_, i) => i % 2 === 0);
+    await sql()`
+      update run set results_key = 'jobs/' || job_id || '/run_' || id || '_results.zip',
+                     results_uploaded_at = now()
+      where id = any(${done})`;
+    const results = (extra: Record<string, string>) =>
+      handler(
+        restEvent("GET", "/jobs/results", {
+          headers: { ...headers, ...extra },
+          query: { job_id: [String(jobId)] },
+        }),
+        {} as never,
+      );
+    type Urls = { urls: { run_id: number; url: string }[] };
+    const where = ({ urls }: Urls) => urls.map((u) => [u.run_id, new URL(u.url).pathname]);
+    const expected = done.map((id) => [id, expect.stringMatching(`/run_${id}_results.zip$`)]);
+
+    const plain = await results({});
+    expect(plain.isBase64Encoded).toBe(false);
+    expect(where(json(plain))).toEqual(expected);
+    const gzipped = await results({ "accept-encoding": "gzip, deflate" });
+    expect(header(gzipped, "content-encoding")).toBe("gzip");
+    const bytes = Buffer.from(gzipped.body, "base64");
+    const unzipped = JSON.parse(gunzipSync(bytes).toString()) as Urls;
+    expect(where(unzipped)).toEqual(expected);
+    expect(bytes.length).toBeLessThan(plain.body.length / 3);
   });
 
   it("routes on the proxy path under a custom domain's base path", async () => {

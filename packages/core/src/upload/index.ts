@@ -157,14 +157,29 @@ export namespace Upload {
     (input) => forRun(input),
   );
 
-  /** Presigned GETs for the job's runs whose results are uploaded. */
-  export const results = fn(
-    () => z.strictObject({ userId: Id, jobId: Id }),
-    async (input) => {
-      const runs = await Run.withResults(input);
-      return Promise.all(
-        runs.map(async (run) => ({ runId: run.id, url: (await presignGet(run.resultsKey!)).url })),
+  /** Presigned GETs written per page: presigning 100,000 takes seconds, the list not much. */
+  export const RESULTS_PAGE = 1000;
+
+  /**
+   * Presigned GETs for the job's runs whose results are uploaded, handed to `onPage`
+   * RESULTS_PAGE at a time (awaited), in run order. A NotFoundError if the job is not the
+   * user's.
+   */
+  export async function forEachResultsPage(
+    input: { userId: number; jobId: number },
+    onPage: (urls: { runId: number; url: string }[]) => Promise<void>,
+  ): Promise<void> {
+    const runs = await Run.withResults(input);
+    for (let i = 0; i < runs.length; i += RESULTS_PAGE) {
+      const page = runs.slice(i, i + RESULTS_PAGE);
+      await onPage(
+        await Promise.all(
+          page.map(async (run) => ({
+            runId: run.id,
+            url: (await presignGet(run.resultsKey!)).url,
+          })),
+        ),
       );
-    },
-  );
+    }
+  }
 }
