@@ -243,6 +243,41 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     expect(bytes.length).toBeLessThan(plain.body.length / 3);
   });
 
+  it("refuses a list over 5 MiB uncompressed with a 406 that says to accept gzip", async () => {
+    const { token } = await makeUser();
+    const headers = { "Offline-Token": `Bearer ${token}`, "content-type": "application/json" };
+    const jobId = json(
+      await handler(
+        restEvent("POST", "/jobs/register", { headers, body: '{"tags":[]}' }),
+        {} as never,
+      ),
+    ).id;
+    // 5,000 runs of ~1.2 KB each: ~6 MB of JSON, more than Lambda can return uncompressed.
+    const request = runRequest(jobId, { workingDir: `/w/${"x".repeat(1000)}` });
+    await sql()`
+      insert into run (job_id, user_id, request)
+      select id, user_id, ${JSON.stringify(request)}::json from job, generate_series(1, 5000)
+      where id = ${jobId}`;
+    const list = (extra: Record<string, string>) =>
+      handler(
+        restEvent("GET", "/runs", {
+          headers: { ...headers, ...extra },
+          query: { job_id: [String(jobId)] },
+        }),
+        {} as never,
+      );
+    const refused = await list({});
+    expect(refused.statusCode).toBe(406);
+    expect(json(refused).error).toMatchObject({
+      code: "not_acceptable",
+      message: expect.stringContaining("Accept-Encoding: gzip"),
+    });
+    const gzipped = await list({ "accept-encoding": "gzip" });
+    expect(gzipped.statusCode).toBe(200);
+    const runs = JSON.parse(gunzipSync(Buffer.from(gzipped.body, "base64")).toString()).runs;
+    expect(runs).toHaveLength(5000);
+  });
+
   it("routes on the proxy path under a custom domain's base path", async () => {
     const res = await handler(restEvent("GET", "/health", { basePath: "/fred" }), {} as never);
     expect(res.statusCode).toBe(200);

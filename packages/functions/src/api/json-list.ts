@@ -12,11 +12,19 @@ import { finished } from "node:stream/promises";
 import { createDeflate, createGzip, type Deflate, type Gzip } from "node:zlib";
 import { JsonText } from "@fred/core/util";
 import type { Context, TypedResponse } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { parseAccept } from "hono/utils/accept";
 import type { JSONParsed } from "hono/utils/types";
 
 /** Shorter lists go uncompressed: not worth the bytes. */
 export const COMPRESS_FROM = 8 * 1024;
+
+/**
+ * Longer lists go compressed or not at all: Lambda returns at most 6 MB, the body escaped
+ * inside a JSON document. Refused as it passes this size (a 406 that says to accept gzip),
+ * not after the whole list was read and the gateway answered 502.
+ */
+export const MAX_UNCOMPRESSED = 5 * 1024 * 1024;
 
 /** An item as written: its JsonText values are the JSON they hold. */
 type Written<V> = { [P in keyof V]: V[P] extends JsonText<infer X> ? X : V[P] };
@@ -45,6 +53,11 @@ export async function jsonList<K extends string, T, V extends object>(
     if (!zip) {
       plain.push(text);
       plainBytes += Buffer.byteLength(text);
+      if (!encoding && plainBytes > MAX_UNCOMPRESSED) {
+        throw new HTTPException(406, {
+          message: `This list is over ${MAX_UNCOMPRESSED / 1024 / 1024} MiB as JSON: send Accept-Encoding: gzip to receive it compressed.`,
+        });
+      }
       if (!encoding || plainBytes < COMPRESS_FROM) return;
       // Level 1: half the default level's time here, and these lists (runs that differ
       // in a few fields) come out only ~3% larger.

@@ -169,6 +169,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: "Invalid JSON or a failed validation; `details` lists the problems.",
   401: "Missing, unknown, expired or revoked token.",
   404: "Not found, or not yours.",
+  406: "The list is over 5 MiB as JSON: send `Accept-Encoding: gzip` to receive it compressed.",
   409: "The resource is in a state that does not allow this.",
   413: "Body over 1 MB.",
   415: "Body is not application/json.",

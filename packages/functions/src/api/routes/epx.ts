@@ -173,7 +173,7 @@ epx.openapi(
         }),
         "The runs",
       ),
-      ...errors(400, 401, 404, 503),
+      ...errors(400, 401, 404, 406, 503),
     }),
   },
   async (c) => {
@@ -212,7 +212,7 @@ epx.openapi(
         z.object({ urls: z.array(z.object({ run_id: z.number().int(), url: z.url() })) }),
         "Result URLs",
       ),
-      ...errors(400, 401, 404, 503),
+      ...errors(400, 401, 404, 406, 503),
     }),
   },
   async (c) => {
