@@ -12,6 +12,28 @@ const json = (res: { body: string }) => JSON.parse(res.body);
 const header = (res: object, name: string) =>
   (res as { multiValueHeaders?: Record<string, string[]> }).multiValueHeaders?.[name]?.[0];
 
+/** A new user's epx headers, and a job registered with them. */
+async function epxJob() {
+  const { token } = await makeUser();
+  const headers = { "Offline-Token": `Bearer ${token}`, "content-type": "application/json" };
+  const registered = await handler(
+    restEvent("POST", "/jobs/register", { headers, body: '{"tags":[]}' }),
+    {} as never,
+  );
+  return { headers, jobId: json(registered).id as number };
+}
+
+/** An epx GET of `path?job_id=`, with those headers and any `extra`. */
+function epxGet(path: string, headers: object, jobId: number, extra: object = {}) {
+  return handler(
+    restEvent("GET", path, {
+      headers: { ...headers, ...extra },
+      query: { job_id: [String(jobId)] },
+    }),
+    {} as never,
+  );
+}
+
 describe("Lambda handler (API Gateway REST proxy)", () => {
   it("answers GET /health with the gateway's request id", async () => {
     const res = await handler(restEvent("GET", "/health"), {} as never);
@@ -105,14 +127,7 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
   });
 
   it("gzips a long run list for clients that accept it, base64-encoded for the gateway", async () => {
-    const { token } = await makeUser();
-    const headers = { "Offline-Token": `Bearer ${token}`, "content-type": "application/json" };
-    const jobId = json(
-      await handler(
-        restEvent("POST", "/jobs/register", { headers, body: '{"tags":[]}' }),
-        {} as never,
-      ),
-    ).id;
+    const { headers, jobId } = await epxJob();
     const runs = Array.from({ length: 200 }, () => runRequest(jobId));
     await handler(
       restEvent("POST", "/runs", { headers, body: JSON.stringify({ runRequests: runs }) }),
@@ -155,13 +170,7 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     }
     expect(ids.length).toBeGreaterThan(Run.ALL_PAGE);
     const list = (extra: Record<string, string>, job = jobId) =>
-      handler(
-        restEvent("GET", "/runs", {
-          headers: { ...headers, ...extra },
-          query: { job_id: [String(job)] },
-        }),
-        {} as never,
-      );
+      epxGet("/runs", headers, job, extra);
 
     const plain = await list({});
     expect(plain.isBase64Encoded).toBe(false);
@@ -197,14 +206,7 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
   });
 
   it("gzips a job's result URLs, written a page of presigned URLs at a time", async () => {
-    const { token } = await makeUser();
-    const headers = { "Offline-Token": `Bearer ${token}`, "content-type": "application/json" };
-    const jobId = json(
-      await handler(
-        restEvent("POST", "/jobs/register", { headers, body: '{"tags":[]}' }),
-        {} as never,
-      ),
-    ).id;
+    const { headers, jobId } = await epxJob();
     const ids: number[] = [];
     for (let i = 0; i < 2; i++) {
       const runs = Array.from({ length: 750 }, () => runRequest(jobId));
@@ -221,13 +223,7 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
                      results_uploaded_at = now()
       where id = any(${done})`;
     const results = (extra: Record<string, string>) =>
-      handler(
-        restEvent("GET", "/jobs/results", {
-          headers: { ...headers, ...extra },
-          query: { job_id: [String(jobId)] },
-        }),
-        {} as never,
-      );
+      epxGet("/jobs/results", headers, jobId, extra);
     type Urls = { urls: { run_id: number; url: string }[] };
     const where = ({ urls }: Urls) => urls.map((u) => [u.run_id, new URL(u.url).pathname]);
     const expected = done.map((id) => [id, expect.stringMatching(`/run_${id}_results.zip$`)]);
@@ -244,28 +240,14 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
   });
 
   it("refuses a list over 5 MiB uncompressed with a 406 that says to accept gzip", async () => {
-    const { token } = await makeUser();
-    const headers = { "Offline-Token": `Bearer ${token}`, "content-type": "application/json" };
-    const jobId = json(
-      await handler(
-        restEvent("POST", "/jobs/register", { headers, body: '{"tags":[]}' }),
-        {} as never,
-      ),
-    ).id;
+    const { headers, jobId } = await epxJob();
     // 5,000 runs of ~1.2 KB each: ~6 MB of JSON, more than Lambda can return uncompressed.
     const request = runRequest(jobId, { workingDir: `/w/${"x".repeat(1000)}` });
     await sql()`
       insert into run (job_id, user_id, request)
       select id, user_id, ${JSON.stringify(request)}::json from job, generate_series(1, 5000)
       where id = ${jobId}`;
-    const list = (extra: Record<string, string>) =>
-      handler(
-        restEvent("GET", "/runs", {
-          headers: { ...headers, ...extra },
-          query: { job_id: [String(jobId)] },
-        }),
-        {} as never,
-      );
+    const list = (extra: Record<string, string>) => epxGet("/runs", headers, jobId, extra);
     const refused = await list({});
     expect(refused.statusCode).toBe(406);
     expect(json(refused).error).toMatchObject({
