@@ -2,9 +2,9 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import * as z from "zod";
 import { createTransaction, prepared, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
-import { InvalidError } from "../error";
+import { InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
-import { ownedJob } from "../job/job.sql";
+import { jobTable, ownedJob } from "../job/job.sql";
 import { Run } from "../run";
 import { runTable } from "../run/run.sql";
 import { fn, Id, lazy, Text } from "../util";
@@ -58,29 +58,49 @@ export namespace Upload {
    * Issuing the URL for a job's input moves a `created` job to `submitted`.
    */
   export const issue = fn(IssueInput, async (input) => {
-    const job = await Job.get({ userId: input.userId, jobId: input.jobId });
-    if (input.context === "job") return record(input, job, undefined);
-    if (input.runId === undefined) throw new InvalidError("runId is required for a run upload.");
-    const run = await Run.get({ userId: input.userId, runId: input.runId });
+    const { userId, jobId, runId } = input;
+    if (input.context === "job" || runId === undefined) {
+      const job = await Job.get({ userId, jobId }); // a missing job is a 404 either way
+      if (input.context === "job") return record(input, job, undefined);
+      throw new InvalidError("runId is required for a run upload.");
+    }
+    // Both in one round trip; the job's 404 comes first, as it is answered first.
+    const [job, run] = await Promise.all([Job.get({ userId, jobId }), Run.get({ userId, runId })]);
     if (run.jobId !== job.id) {
       throw new InvalidError(`Run ${run.id} does not belong to job ${job.id}.`);
     }
     return record(input, job, run.id);
   });
 
+  /** A run of the user's, with what its uploads' keys need of its job: one read. */
+  const runWithJob = prepared((on) =>
+    on
+      .select({ runId: runTable.id, jobId: jobTable.id, jobCreated: jobTable.timeCreated })
+      .from(runTable)
+      .innerJoin(jobTable, eq(jobTable.id, runTable.jobId))
+      .where(
+        and(
+          eq(runTable.id, sql.placeholder("runId")),
+          eq(runTable.userId, sql.placeholder("userId")),
+        ),
+      )
+      .prepare("run_with_job"),
+  );
+
   /** `issue` for one of a run's artifacts, when the caller knows only the run. */
   export const issueForRun = fn(
     () => IssueInput().omit({ jobId: true, context: true }).required({ runId: true }),
     async (input) => {
-      const run = await Run.get({ userId: input.userId, runId: input.runId });
-      const job = await Job.get({ userId: input.userId, jobId: run.jobId });
-      return record({ ...input, context: "run" }, job, run.id);
+      const [row] = await runWithJob({ runId: input.runId, userId: input.userId });
+      if (!row) throw new NotFoundError("Run", input.runId);
+      const job = { id: row.jobId, timeCreated: row.jobCreated };
+      return record({ ...input, context: "run" }, job, row.runId);
     },
   );
 
   async function record(
     input: { context: "job" | "run"; type: Type; contentType?: string | undefined },
-    job: Job.Info,
+    job: Pick<Job.Info, "id" | "timeCreated">,
     runId: number | undefined,
   ) {
     const name = FILE[input.context][input.type]?.(runId);
