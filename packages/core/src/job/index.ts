@@ -84,7 +84,8 @@ export namespace Job {
     }),
   );
 
-  const Ref = lazy(() => z.strictObject({ userId: Id, jobId: Id }));
+  /** A job, as its owner names it. */
+  export const Ref = lazy(() => z.strictObject({ userId: Id, jobId: Id }));
 
   /** A job of this user; another user's job is "not found", never "forbidden". */
   const byId = prepared((on) =>

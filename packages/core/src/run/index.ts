@@ -13,6 +13,7 @@ import * as z from "zod";
 import { db, forEachPage, fromRow, prepared, statement, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
+import { Job } from "../job";
 import { type jobStatus, jobTable, ownedJob } from "../job/job.sql";
 import { fn, Id, invalid, JsonText, keysetPage, lazy, Text } from "../util";
 import { RunRequest } from "./request";
@@ -117,7 +118,8 @@ export namespace Run {
     throw new ConflictError("A job changed while the runs were submitted; retry.");
   }
 
-  const Ref = lazy(() => z.strictObject({ userId: Id, runId: Id }));
+  /** A run, as its owner names it. */
+  export const Ref = lazy(() => z.strictObject({ userId: Id, runId: Id }));
 
   const byId = prepared((on) =>
     on
@@ -166,8 +168,6 @@ export namespace Run {
       }),
   );
 
-  const JobRef = lazy(() => z.strictObject({ userId: Id, jobId: Id }));
-
   /** Runs handed to `forEachPageOf`'s `onPage` at a time. */
   export const ALL_PAGE = 2000;
 
@@ -200,10 +200,10 @@ export namespace Run {
    * `onPage` must not query the database.
    */
   export async function forEachPageOf(
-    input: z.input<ReturnType<typeof JobRef>>,
+    input: z.input<ReturnType<typeof Job.Ref>>,
     onPage: (runs: Listed[]) => Promise<void> | void,
   ): Promise<void> {
-    const parsed = JobRef().safeParse(input);
+    const parsed = Job.Ref().safeParse(input);
     if (!parsed.success) throw invalid(parsed.error);
     const { userId, jobId } = parsed.data;
     const all = keysetWithin(byJob, jobId, "asc");
@@ -243,7 +243,7 @@ export namespace Run {
   );
 
   /** How many of a job's runs are in each status; none if the job is not the user's. */
-  export const countByStatus = fn(JobRef, async (input) => {
+  export const countByStatus = fn(Job.Ref, async (input) => {
     const rows = await statusCounts(input);
     return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<Record<Status, number>>;
   });
@@ -279,7 +279,7 @@ export namespace Run {
   });
 
   /** Runs of a job whose results are uploaded, with their keys. */
-  export const withResults = fn(JobRef, (input) => {
+  export const withResults = fn(Job.Ref, (input) => {
     // Read through run_job_results_idx, whose condition these repeat.
     const all = keysetWithin(byJob, input.jobId, "asc");
     return useTransaction((tx) =>

@@ -6,7 +6,7 @@ import { InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
 import { jobTable, ownedJob } from "../job/job.sql";
 import { Run } from "../run";
-import { runTable } from "../run/run.sql";
+import { ownedRun, runTable } from "../run/run.sql";
 import { fn, Id, lazy, Text } from "../util";
 import { presignGet, presignPut } from "./s3";
 import { uploadContext, uploadTable, uploadType } from "./upload.sql";
@@ -59,17 +59,20 @@ export namespace Upload {
    */
   export const issue = fn(IssueInput, async (input) => {
     const { userId, jobId, runId } = input;
-    if (input.context === "job" || runId === undefined) {
-      const job = await Job.get({ userId, jobId }); // a missing job is a 404 either way
-      if (input.context === "job") return record(input, job, undefined);
-      throw new InvalidError("runId is required for a run upload.");
+    if (input.context === "run" && runId !== undefined) {
+      // Both in one round trip; the job's 404 comes first, as it is answered first.
+      const [job, run] = await Promise.all([
+        Job.get({ userId, jobId }),
+        Run.get({ userId, runId }),
+      ]);
+      if (run.jobId !== job.id) {
+        throw new InvalidError(`Run ${run.id} does not belong to job ${job.id}.`);
+      }
+      return record(input, job, run.id);
     }
-    // Both in one round trip; the job's 404 comes first, as it is answered first.
-    const [job, run] = await Promise.all([Job.get({ userId, jobId }), Run.get({ userId, runId })]);
-    if (run.jobId !== job.id) {
-      throw new InvalidError(`Run ${run.id} does not belong to job ${job.id}.`);
-    }
-    return record(input, job, run.id);
+    const job = await Job.get({ userId, jobId }); // a missing job is a 404 either way
+    if (input.context === "job") return record(input, job, undefined);
+    throw new InvalidError("runId is required for a run upload.");
   });
 
   /** A run of the user's, with what its uploads' keys need of its job: one read. */
@@ -151,31 +154,20 @@ export namespace Upload {
    * the job is not the user's: the read carries the ownership check, so another user's job
    * costs an index lookup, never a read of their uploads.
    */
-  export const listForJob = fn(
-    () => z.strictObject({ userId: Id, jobId: Id }),
-    (input) => forJob(input),
-  );
+  export const listForJob = fn(Job.Ref, (input) => forJob(input));
 
   const forRun = prepared((on) => {
     const runId = sql.placeholder("runId");
     return on
       .select()
       .from(uploadTable)
-      .where(
-        and(
-          eq(uploadTable.runId, runId),
-          sql`exists (select 1 from ${runTable} where ${runTable.id} = ${runId} and ${runTable.userId} = ${sql.placeholder("userId")})`,
-        ),
-      )
+      .where(and(eq(uploadTable.runId, runId), ownedRun(runId, sql.placeholder("userId"))))
       .orderBy(asc(uploadTable.id))
       .prepare("uploads_for_run");
   });
 
   /** A run's uploads (config, input, results, logs), none if the run is not the user's. */
-  export const listForRun = fn(
-    () => z.strictObject({ userId: Id, runId: Id }),
-    (input) => forRun(input),
-  );
+  export const listForRun = fn(Run.Ref, (input) => forRun(input));
 
   /** Presigned GETs written per page: presigning 100,000 takes seconds, the list not much. */
   export const RESULTS_PAGE = 1000;
