@@ -6,17 +6,15 @@
  * app answers at any mount point.
  */
 import { connectEarly } from "@fred/core/drizzle";
-import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
+import type { RestEvent } from "./api/gateway";
 
 // The database connection opens while the app loads: a cold start waits for the longer of
 // the two, not both. The app is part of the function's init all the same (awaited here).
 connectEarly();
-const { app } = await import("./api/app");
+const [{ app }, { handle }] = await Promise.all([import("./api/app"), import("./api/gateway")]);
 const serve = handle(app);
 
-type APIGatewayProxyEvent = Extract<LambdaEvent, { resource: string; httpMethod: string }>;
-
-export function routedPath(event: APIGatewayProxyEvent): string {
+export function routedPath(event: RestEvent): string {
   if (event.resource === "/{proxy+}" && event.pathParameters?.proxy !== undefined) {
     return `/${event.pathParameters.proxy}`;
   }
@@ -24,5 +22,5 @@ export function routedPath(event: APIGatewayProxyEvent): string {
   return event.path;
 }
 
-export const handler = (event: APIGatewayProxyEvent, context: LambdaContext) =>
+export const handler = (event: RestEvent, context?: unknown) =>
   serve({ ...event, path: routedPath(event) }, context);

@@ -3,7 +3,7 @@ import type { Token, User } from "@fred/core/user";
 /** What middleware puts on the Hono context for the handlers after it. */
 export interface AppEnv {
   Bindings: {
-    /** Present when running in Lambda (hono/aws-lambda passes the raw event). */
+    /** Present when running in Lambda (./gateway.ts passes the raw event). */
     event?: { requestContext?: { requestId?: string } };
   };
   Variables: {

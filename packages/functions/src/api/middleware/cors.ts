@@ -42,11 +42,12 @@ export function corsFromAllowList() {
   return createMiddleware(async (c, next) => {
     if (c.req.method === "OPTIONS") return preflight(c, next);
     await next();
+    const { headers } = c.res; // set directly, as in ./request.ts
     const origin = c.req.header("origin");
     if (origin !== undefined && isAllowed(origin)) {
-      c.header("Access-Control-Allow-Origin", origin);
-      c.header("Access-Control-Expose-Headers", expose);
+      headers.set("Access-Control-Allow-Origin", origin);
+      headers.set("Access-Control-Expose-Headers", expose);
     }
-    c.header("Vary", "Origin", { append: true });
+    headers.append("Vary", "Origin");
   });
 }

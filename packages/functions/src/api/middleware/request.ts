@@ -20,10 +20,14 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   try {
     await next();
   } finally {
-    c.header("x-request-id", requestId);
-    c.header("x-content-type-options", "nosniff");
+    // On the response that answers, whoever made it (the route, the error handler, a 404).
+    // Set on its headers directly: `c.header()` now would rebuild the response (hono does
+    // in case its headers are immutable, as fetch()'s are; ours never are).
+    const { headers } = c.res;
+    headers.set("x-request-id", requestId);
+    headers.set("x-content-type-options", "nosniff");
     if (c.req.header("authorization") || c.req.header("offline-token")) {
-      c.header("cache-control", "no-store");
+      headers.set("cache-control", "no-store");
     }
     log.info("request", {
       requestId,
