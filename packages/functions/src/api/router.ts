@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { matchedRoutes } from "hono/route";
-import { LinearRouter } from "hono/router/linear-router";
+import { PatternRouter } from "hono/router/pattern-router";
 import { validator } from "hono/validator";
 import type { ZodType } from "zod";
 import * as z from "zod";
@@ -144,11 +144,14 @@ function check(target: "query" | "param" | "header" | "json", schema: ZodType) {
 }
 
 /**
- * LinearRouter: Hono's default builds one regular expression of every route on the first
- * request (a cold start's cost, ~2 ms here); a linear match of our ~35 routes takes ~2 µs.
+ * PatternRouter: Hono's default builds one regular expression of every route on the first
+ * request (a cold start's cost, ~2.5 ms here). PatternRouter builds a small one per route
+ * as it is added and matches any of our paths in ~1 µs; LinearRouter, which re-splits every
+ * route's pattern on every match, took 3 µs for POST /api/v1/runs and 20 µs for a job's
+ * path (measured on our ~55 routes and middleware entries, at the same import cost).
  */
 export function router() {
-  return new Router({ router: new LinearRouter() });
+  return new Router({ router: new PatternRouter() });
 }
 
 export const bearerAuth: Record<string, string[]>[] = [{ bearer: [] }, { offlineToken: [] }];
