@@ -6,28 +6,16 @@
  */
 import { gunzipSync } from "node:zlib";
 import { Hono } from "hono";
-import { handle as honoHandle } from "hono/aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { routedPath } from "../src/api";
 import { app } from "../src/api/app";
-import { EventResponse, handle, type RestEvent, type RestResult } from "../src/api/gateway";
+import { handle, type RestEvent, type RestResult } from "../src/api/gateway";
 import { makeUser, runRequest } from "./helpers";
+import { honoAdapter, NativeResponse } from "./hono-adapter";
 import { restEvent } from "./rest-event";
 
-const NativeResponse = Object.getPrototypeOf(EventResponse) as typeof Response;
 const ours = handle(app);
-const hono = honoHandle(app);
-
-/** hono's adapter as it runs without ours: with Node's Response as the global. */
-async function honoAnswer(event: RestEvent): Promise<RestResult> {
-  const installed = globalThis.Response;
-  globalThis.Response = NativeResponse;
-  try {
-    return (await hono({ ...event, path: routedPath(event) } as never, {} as never)) as RestResult;
-  } finally {
-    globalThis.Response = installed;
-  }
-}
+const honoAnswer = honoAdapter(app);
 
 const ourAnswer = (event: RestEvent) => ours({ ...event, path: routedPath(event) });
 
