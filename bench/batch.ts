@@ -437,7 +437,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     },
   ];
   const findings: string[] = [];
-  const done = `Done: a batch is one statement (Run.submit): the caller's open jobs locked FOR SHARE and one INSERT … SELECT FROM json_array_elements(…), all or nothing without a transaction's round trips. The runs travel as one json parameter (one JSON.stringify; drizzle no longer builds 4,000 placeholders), run.request is json, which Postgres checks where jsonb would rebuild it, and one (job_id, user_id) foreign key replaces two foreign keys and an index; the route validates its runs once (\`Run.submit.trusted\`) and zod runs jitless. SQL only, 1000 runs: ${ms(valuesFloor)} ms as first built (a transaction and a multi-row VALUES), ${ms(floorTimes[1000]!)} ms as sent now.`;
+  const done = `Done: a batch is one statement (Run.submit): the caller's open jobs locked FOR SHARE and one INSERT … SELECT FROM json_array_elements(…), all or nothing without a transaction's round trips. The runs travel as one json parameter (one JSON.stringify; drizzle no longer builds 4,000 placeholders), run.request is json, which Postgres checks where jsonb would rebuild it, and one (job_id, user_id) foreign key replaces two foreign keys and an index; the route validates its runs once (\`Run.submit.trusted\`), synchronously, with the parsers zod compiles (2.7 ms for 1000 runs where its interpreter took 5). SQL only, 1000 runs: ${ms(valuesFloor)} ms as first built (a transaction and a multi-row VALUES), ${ms(floorTimes[1000]!)} ms as sent now.`;
   if (!targets[0]!.met) {
     const ours = batchTimes[1000]! - floorTimes[1000]!;
     const allowed = 20 * batchTimes[1]! - floorTimes[1000]!;

@@ -4,12 +4,15 @@
  * adapter's lightweight Request and Response promise to code that reads them as the real
  * ones.
  */
+import { inspect } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
 import { routedPath } from "../src/api";
 import { app } from "../src/api/app";
 import { handle, type RestEvent, type RestResult } from "../src/api/gateway";
+import { corsFromAllowList } from "../src/api/middleware/cors";
+import { requestContext } from "../src/api/middleware/request";
 import { makeUser, runRequest } from "./helpers";
 import { honoAdapter, NativeResponse } from "./hono-adapter";
 import { restEvent } from "./rest-event";
@@ -26,6 +29,20 @@ function decoded(result: RestResult): string {
   return result.multiValueHeaders["content-encoding"]?.[0] === "gzip"
     ? gunzipSync(bytes).toString()
     : bytes.toString();
+}
+
+/** A write through both adapters: the same status and headers, the created rows' fields. */
+async function sameAnswerOfWrite(event: RestEvent) {
+  const expected = await honoAnswer(event);
+  const actual = await ourAnswer(event);
+  expect(actual.statusCode).toBe(201);
+  expect(actual.statusCode).toBe(expected.statusCode);
+  expect(actual.multiValueHeaders).toEqual(expected.multiValueHeaders);
+  const [a, e] = [JSON.parse(actual.body), JSON.parse(expected.body)];
+  expect(Object.keys(a).sort()).toEqual(Object.keys(e).sort());
+  expect(a.name).toBe(e.name);
+  expect(a.id).not.toBe(e.id);
+  return a;
 }
 
 async function sameAnswer(event: RestEvent) {
@@ -124,15 +141,31 @@ describe("the API Gateway adapter answers as hono's does", () => {
       body: Buffer.from(JSON.stringify({ name: "écrit ✓" })).toString("base64"),
       base64: true,
     });
-    const expected = await honoAnswer(event);
-    const actual = await ourAnswer(event);
-    expect(actual.statusCode).toBe(201);
-    expect(actual.statusCode).toBe(expected.statusCode);
-    expect(actual.multiValueHeaders).toEqual(expected.multiValueHeaders);
-    const [a, e] = [JSON.parse(actual.body), JSON.parse(expected.body)];
-    expect(Object.keys(a).sort()).toEqual(Object.keys(e).sort());
-    expect(a.name).toBe("écrit ✓");
-    expect(a.id).not.toBe(e.id);
+    expect((await sameAnswerOfWrite(event)).name).toBe("écrit ✓");
+  });
+
+  it("for bodies sent chunked, or with a byte order mark", async () => {
+    const { token } = await makeUser();
+    const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const chunked = await sameAnswerOfWrite(
+      restEvent("POST", "/api/v1/jobs", {
+        headers: { ...auth, "transfer-encoding": "chunked" },
+        body: '{"name":"chunked"}',
+      }),
+    );
+    expect(chunked.name).toBe("chunked");
+    const marked = await sameAnswerOfWrite(
+      restEvent("POST", "/api/v1/jobs", { headers: auth, body: '\uFEFF{"name":"marked"}' }),
+    );
+    expect(marked.name).toBe("marked");
+  });
+
+  it("answers an event no request can be made of with a 400 in our error shape", async () => {
+    const event = restEvent("GET", "/health", { headers: { "bad header": "x" } });
+    const answer = await ourAnswer(event);
+    expect(answer.statusCode).toBe(400);
+    expect(JSON.parse(answer.body).error.code).toBe("invalid");
+    expect(answer.multiValueHeaders["x-request-id"]).toEqual(["gw-request-id-1"]);
   });
 
   // hono's adapter hands `new Request()` a GET with a body, which throws: a plain-text 400.
@@ -155,7 +188,21 @@ describe("the adapter's Request and Response", () => {
       () => "read again",
       (e: Error) => e.constructor.name,
     );
-    return c.json({ first, second, used: c.req.raw.bodyUsed });
+    const failed = (work: () => unknown) =>
+      Promise.resolve()
+        .then(work)
+        .then(
+          () => "worked",
+          (e: Error) => e.constructor.name,
+        );
+    return c.json({
+      first,
+      second,
+      used: c.req.raw.bodyUsed,
+      clone: await failed(() => c.req.raw.clone()),
+      blob: await failed(() => c.req.raw.blob()),
+      shown: inspect(c.req.raw).includes("/twice"),
+    });
   });
   probe.post("/stream", async (c) => {
     const raw = c.req.raw;
@@ -190,6 +237,13 @@ describe("the adapter's Request and Response", () => {
       native: new NativeResponse("x") instanceof Response,
       copy,
       noContent: new Response(null, { status: 204 }).status,
+      noContentWithBody: (() => {
+        try {
+          return new Response("", { status: 204 }).status;
+        } catch (e) {
+          return (e as Error).constructor.name;
+        }
+      })(),
     });
   });
   probe.get("/bytes", (c) =>
@@ -200,7 +254,14 @@ describe("the adapter's Request and Response", () => {
 
   it("reads the body once; a second read fails as on a real Request", async () => {
     const answer = await serve(restEvent("POST", "/twice", { body: "once" }));
-    expect(body(answer)).toEqual({ first: "once", second: "TypeError", used: true });
+    expect(body(answer)).toEqual({
+      first: "once",
+      second: "TypeError",
+      used: true,
+      clone: "TypeError",
+      blob: "TypeError",
+      shown: true,
+    });
   });
 
   it("gives the body as a stream to code that asks for one", async () => {
@@ -234,6 +295,26 @@ describe("the adapter's Request and Response", () => {
       native: true,
       copy: { a: 1 },
       noContent: 204,
+      noContentWithBody: "TypeError",
+    });
+  });
+
+  it("never takes the URL's host from the Host header", async () => {
+    const event = restEvent("POST", "/native", { body: "{}", headers: { host: "evil/admin#" } });
+    delete (event as { requestContext?: unknown }).requestContext;
+    expect(body(await serve(event)).url).toBe("https://localhost/native");
+  });
+
+  it("sets our headers on a response whose headers are immutable (a redirect)", async () => {
+    const redirecting = new Hono();
+    redirecting.use(requestContext, corsFromAllowList());
+    redirecting.get("/away", () => Response.redirect("https://example.org/", 302));
+    const answer = await handle(redirecting)(restEvent("GET", "/away"));
+    expect(answer.statusCode).toBe(302);
+    expect(answer.multiValueHeaders).toMatchObject({
+      location: ["https://example.org/"],
+      "x-request-id": ["gw-request-id-1"],
+      vary: ["Origin"],
     });
   });
 

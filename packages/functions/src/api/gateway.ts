@@ -12,6 +12,8 @@
  * to the same answers.
  */
 
+import { log } from "./log";
+
 /** The fields of an API Gateway REST proxy event that this adapter reads. */
 export interface RestEvent {
   resource?: string;
@@ -53,8 +55,10 @@ export function handle(app: {
     let request: Request;
     try {
       request = toRequest(event);
-    } catch {
-      return invalidRequest();
+    } catch (error) {
+      const requestId = event.requestContext?.requestId;
+      log.warn("malformed event", { requestId, error: (error as Error).message });
+      return invalidRequest(requestId);
     }
     const res = await app.fetch(request, {
       event,
@@ -73,7 +77,8 @@ function toRequest(event: RestEvent): Request {
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value && !headers.has(name)) headers.set(name, headerValue(value));
   }
-  const host = event.requestContext?.domainName ?? headers.get("host") ?? "localhost";
+  // Never the Host header: a client could put a path in it.
+  const host = event.requestContext?.domainName ?? "localhost";
   const query = queryString(event);
   const url = new URL(`https://${host}${event.path}${query ? `?${query}` : ""}`).href;
   const method = event.httpMethod.toUpperCase();
@@ -81,8 +86,10 @@ function toRequest(event: RestEvent): Request {
   // A GET or HEAD has no body in HTTP's semantics (nor may a fetch Request carry one).
   if (event.body && method !== "GET" && method !== "HEAD") {
     body = Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
-    // The gateway may leave it out; the body limit reads it.
+    // The gateway may leave it out; the body limit reads it. The body is whole here, so
+    // a client's Transfer-Encoding no longer describes it.
     headers.set("content-length", String(body.length));
+    headers.delete("transfer-encoding");
   }
   return new EventRequest(method, url, headers, body) as unknown as Request;
 }
@@ -103,14 +110,15 @@ function queryString(event: RestEvent): string {
     }
   } else {
     for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-      if (value !== undefined) add(name, value);
+      if (value != null) add(name, value);
     }
   }
   return pairs.join("&");
 }
 
-const unusable = () =>
-  Promise.reject(new TypeError("Body is unusable: Body has already been read"));
+const unusable = () => new TypeError("Body is unusable: Body has already been read");
+/** As fetch decodes text: UTF-8, a byte order mark dropped. */
+const utf8 = new TextDecoder();
 
 /**
  * What Hono and our middleware read of a request, with the body as the event's bytes.
@@ -151,17 +159,23 @@ class EventRequest {
     return this.native().signal;
   }
 
+  /** The body's bytes, once, unless a real Request has taken the body over. */
   #read(): Promise<Buffer> | undefined {
     if (this.#native) return undefined;
-    if (this.#used) return unusable() as Promise<never>;
+    if (this.#used) return Promise.reject(unusable());
     this.#used = true;
     return Promise.resolve(this.#body ?? Buffer.alloc(0));
   }
+  /** The real Request, for a use of the body this class does not serve itself. */
+  #forBody(): Request {
+    if (this.#used && !this.#native) throw unusable();
+    return this.native();
+  }
   text(): Promise<string> {
-    return this.#read()?.then((b) => b.toString("utf8")) ?? this.native().text();
+    return this.#read()?.then((b) => utf8.decode(b)) ?? this.native().text();
   }
   json(): Promise<unknown> {
-    return this.#read()?.then((b) => JSON.parse(b.toString("utf8"))) ?? this.native().json();
+    return this.#read()?.then((b) => JSON.parse(utf8.decode(b))) ?? this.native().json();
   }
   arrayBuffer(): Promise<ArrayBuffer> {
     return (
@@ -169,14 +183,21 @@ class EventRequest {
       this.native().arrayBuffer()
     );
   }
-  blob(): Promise<Blob> {
-    return this.native().blob();
+  bytes(): Promise<Uint8Array> {
+    const bytes = this.#read() ?? this.native().arrayBuffer();
+    return bytes.then((b) => new Uint8Array(b));
   }
-  formData() {
-    return this.native().formData();
+  async blob(): Promise<Blob> {
+    return this.#forBody().blob();
+  }
+  async formData() {
+    return this.#forBody().formData();
   }
   clone(): Request {
-    return this.native().clone();
+    return this.#forBody().clone();
+  }
+  [Symbol.for("nodejs.util.inspect.custom")]() {
+    return { method: this.method, url: this.url, headers: Object.fromEntries(this.headers) };
   }
 }
 for (const name of [
@@ -185,6 +206,8 @@ for (const name of [
   "destination",
   "duplex",
   "integrity",
+  "isHistoryNavigation",
+  "isReloadNavigation",
   "keepalive",
   "mode",
   "redirect",
@@ -222,7 +245,7 @@ export class EventResponse {
       (body != null && typeof body !== "string") ||
       status < 200 ||
       status > 599 ||
-      (body && NULL_BODY.has(status))
+      (body != null && NULL_BODY.has(status))
     ) {
       this.#native = new NativeResponse(body, init);
       return;
@@ -324,10 +347,13 @@ function isBinaryType(type: string): boolean {
 }
 
 /** An event no URL can be made of (the gateway does not send one): 400, in our error shape. */
-function invalidRequest(): RestResult {
+function invalidRequest(requestId: string | undefined): RestResult {
   return {
     statusCode: 400,
-    multiValueHeaders: { "content-type": ["application/json"] },
+    multiValueHeaders: {
+      "content-type": ["application/json"],
+      ...(requestId ? { "x-request-id": [requestId] } : {}),
+    },
     body: JSON.stringify({ error: { code: "invalid", message: "The request is malformed." } }),
     isBase64Encoded: false,
   };

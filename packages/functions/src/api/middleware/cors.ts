@@ -1,5 +1,6 @@
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
+import { setOnResponse } from "./response-headers";
 
 const ALLOW_HEADERS = [
   "Authorization",
@@ -42,12 +43,11 @@ export function corsFromAllowList() {
   return createMiddleware(async (c, next) => {
     if (c.req.method === "OPTIONS") return preflight(c, next);
     await next();
-    const { headers } = c.res; // set directly, as in ./request.ts
     const origin = c.req.header("origin");
     if (origin !== undefined && isAllowed(origin)) {
-      headers.set("Access-Control-Allow-Origin", origin);
-      headers.set("Access-Control-Expose-Headers", expose);
+      setOnResponse(c, "Access-Control-Allow-Origin", origin);
+      setOnResponse(c, "Access-Control-Expose-Headers", expose);
     }
-    headers.append("Vary", "Origin");
+    setOnResponse(c, "Vary", "Origin", true);
   });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { log } from "../log";
+import { setOnResponse } from "./response-headers";
 
 const SAFE_ID = /^[\w.:-]{1,128}$/;
 
@@ -21,13 +22,10 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     await next();
   } finally {
     // On the response that answers, whoever made it (the route, the error handler, a 404).
-    // Set on its headers directly: `c.header()` now would rebuild the response (hono does
-    // in case its headers are immutable, as fetch()'s are; ours never are).
-    const { headers } = c.res;
-    headers.set("x-request-id", requestId);
-    headers.set("x-content-type-options", "nosniff");
+    setOnResponse(c, "x-request-id", requestId);
+    setOnResponse(c, "x-content-type-options", "nosniff");
     if (c.req.header("authorization") || c.req.header("offline-token")) {
-      headers.set("cache-control", "no-store");
+      setOnResponse(c, "cache-control", "no-store");
     }
     log.info("request", {
       requestId,
