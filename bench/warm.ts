@@ -18,7 +18,7 @@ const BEFORE = "as before, through hono/aws-lambda:";
 
 /**
  * The same app through hono's own Lambda adapter, with Node's Response, as the Lambda
- * entry ran it before packages/functions/src/api/gateway.ts.
+ * entry ran it before packages/functions/src/api/gateway/.
  */
 async function beforeHandler(): Promise<LambdaHandler> {
   const [{ honoAdapter }, { app }] = await Promise.all([
@@ -243,7 +243,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
   const postBefore = overheads.get(`${BEFORE} POST /api/v1/runs (one run)`);
   if (post !== undefined && postBefore !== undefined) {
     findings.push(
-      `Done: the Lambda adapter is ours (packages/functions/src/api/gateway.ts; packages/functions/test/gateway.test.ts holds it to hono's answers). On Node 20, hono/aws-lambda's \`new Request(url, { body })\` built a web stream and an AbortSignal for every request with a body, Hono read the stream back chunk by chunk, every \`c.json()\` built a fetch Response with a stream of its own that the adapter read back, and each \`c.header()\` after the route rebuilt the finished response (five per request, from our request-id and CORS middleware). Now Hono reads the event's bytes and the response's text goes to the gateway as it is (a real Request or Response is built only for what needs one), the middleware sets its headers on the response, and routes are matched by PatternRouter (~1 µs; LinearRouter took 3–20 µs). In these same rounds, the same app through hono's adapter (the "${BEFORE}" row) measured ${ms(postBefore)} ms over the same floor, ours ${ms(post)} ms.`,
+      `Done: the Lambda adapter is ours (packages/functions/src/api/gateway/; packages/functions/test/gateway.test.ts holds it to hono's answers). On Node 20, hono/aws-lambda's \`new Request(url, { body })\` built a web stream and an AbortSignal for every request with a body, Hono read the stream back chunk by chunk, every \`c.json()\` built a fetch Response with a stream of its own that the adapter read back, and each \`c.header()\` after the route rebuilt the finished response (five per request, from our request-id and CORS middleware). Now Hono reads the event's bytes and the response's text goes to the gateway as it is (a real Request or Response is built only for what needs one), the middleware sets its headers on the response, and routes are matched by PatternRouter (~1 µs; LinearRouter took 3–20 µs). In these same rounds, the same app through hono's adapter (the "${BEFORE}" row) measured ${ms(postBefore)} ms over the same floor, ours ${ms(post)} ms.`,
     );
   }
 

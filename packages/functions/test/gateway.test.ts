@@ -1,5 +1,5 @@
 /**
- * Our API Gateway adapter (src/api/gateway.ts) against hono's own (`hono/aws-lambda`, run
+ * Our API Gateway adapter (src/api/gateway/) against hono's own (`hono/aws-lambda`, run
  * with Node's own Response): the same events must get the same answers. Then what the
  * adapter's lightweight Request and Response promise to code that reads them as the real
  * ones.

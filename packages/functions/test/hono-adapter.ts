@@ -1,6 +1,6 @@
 /**
  * hono's own Lambda adapter (`hono/aws-lambda`), as the Lambda entry ran the app before
- * src/api/gateway.ts replaced it: with Node's own Response as the global. For
+ * src/api/gateway/ replaced it: with Node's own Response as the global. For
  * gateway.test.ts, which holds the two to the same answers, and for the bench's
  * "as before" row (bench/warm.ts).
  */

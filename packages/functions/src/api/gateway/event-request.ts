@@ -1,0 +1,105 @@
+const unusable = () => new TypeError("Body is unusable: Body has already been read");
+/** As fetch decodes text: UTF-8, a byte order mark dropped. */
+const utf8 = new TextDecoder();
+
+/**
+ * What Hono and our middleware read of a request, with the body as the event's bytes.
+ * It is a `Request` to `instanceof`; the rest of `Request` is a real one, built on first
+ * use (after which the body is read through it).
+ */
+export class EventRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Headers;
+  #body: Buffer | null;
+  #used = false;
+  #native: Request | undefined;
+
+  constructor(method: string, url: string, headers: Headers, body: Buffer | null) {
+    this.method = method;
+    this.url = url;
+    this.headers = headers;
+    this.#body = body;
+  }
+
+  native(): Request {
+    this.#native ??= new Request(this.url, {
+      method: this.method,
+      headers: this.headers,
+      body: this.#used ? null : this.#body,
+    });
+    return this.#native;
+  }
+
+  get body() {
+    return this.native().body;
+  }
+  get bodyUsed() {
+    return this.#used || (this.#native?.bodyUsed ?? false);
+  }
+  get signal() {
+    return this.native().signal;
+  }
+
+  /** The body's bytes, once, unless a real Request has taken the body over. */
+  #read(): Promise<Buffer> | undefined {
+    if (this.#native) return undefined;
+    if (this.#used) return Promise.reject(unusable());
+    this.#used = true;
+    return Promise.resolve(this.#body ?? Buffer.alloc(0));
+  }
+  /** The real Request, for a use of the body this class does not serve itself. */
+  #forBody(): Request {
+    if (this.#used && !this.#native) throw unusable();
+    return this.native();
+  }
+  text(): Promise<string> {
+    return this.#read()?.then((b) => utf8.decode(b)) ?? this.native().text();
+  }
+  json(): Promise<unknown> {
+    return this.#read()?.then((b) => JSON.parse(utf8.decode(b))) ?? this.native().json();
+  }
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return (
+      this.#read()?.then((b) => new Uint8Array(b).buffer as ArrayBuffer) ??
+      this.native().arrayBuffer()
+    );
+  }
+  bytes(): Promise<Uint8Array> {
+    const bytes = this.#read() ?? this.native().arrayBuffer();
+    return bytes.then((b) => new Uint8Array(b));
+  }
+  async blob(): Promise<Blob> {
+    return this.#forBody().blob();
+  }
+  async formData() {
+    return this.#forBody().formData();
+  }
+  clone(): Request {
+    return this.#forBody().clone();
+  }
+  [Symbol.for("nodejs.util.inspect.custom")]() {
+    return { method: this.method, url: this.url, headers: Object.fromEntries(this.headers) };
+  }
+}
+for (const name of [
+  "cache",
+  "credentials",
+  "destination",
+  "duplex",
+  "integrity",
+  "isHistoryNavigation",
+  "isReloadNavigation",
+  "keepalive",
+  "mode",
+  "redirect",
+  "referrer",
+  "referrerPolicy",
+]) {
+  Object.defineProperty(EventRequest.prototype, name, {
+    get(this: EventRequest) {
+      return this.native()[name as keyof Request];
+    },
+  });
+}
+Object.setPrototypeOf(EventRequest.prototype, Request.prototype);
