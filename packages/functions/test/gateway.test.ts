@@ -246,6 +246,12 @@ describe("the adapter's Request and Response", () => {
       })(),
     });
   });
+  probe.get("/bodiless", (c) =>
+    c.json({ body: c.req.raw.body, used: c.req.raw.bodyUsed, text: null as string | null }),
+  );
+  probe.post("/bodiless", async (c) =>
+    c.json({ body: c.req.raw.body, used: c.req.raw.bodyUsed, text: await c.req.raw.text() }),
+  );
   probe.get("/bytes", (c) =>
     c.body(new Uint8Array([0, 1, 2, 255]), 200, { "content-type": "application/octet-stream" }),
   );
@@ -316,6 +322,13 @@ describe("the adapter's Request and Response", () => {
       "x-request-id": ["gw-request-id-1"],
       vary: ["Origin"],
     });
+  });
+
+  it("has a null body when the event has none, as a fetch Request would", async () => {
+    const get = await serve(restEvent("GET", "/bodiless"));
+    expect(body(get)).toEqual({ body: null, used: false, text: null });
+    const post = await serve(restEvent("POST", "/bodiless"));
+    expect(body(post)).toEqual({ body: null, used: false, text: "" });
   });
 
   it("base64-encodes a binary body for the gateway", async () => {

@@ -32,6 +32,8 @@ export class EventRequest {
   }
 
   get body() {
+    // No body, no stream: what hono's body limit asks of every GET.
+    if (this.#body === null && !this.#native) return null;
     return this.native().body;
   }
   get bodyUsed() {
