@@ -45,14 +45,14 @@ export class EventRequest {
 
   /** The body's bytes, once, unless a real Request has taken the body over. */
   #read(): Promise<Buffer> | undefined {
-    if (this.#native) return undefined;
     if (this.#used) return Promise.reject(unusable());
+    if (this.#native) return undefined;
     this.#used = true;
     return Promise.resolve(this.#body ?? Buffer.alloc(0));
   }
   /** The real Request, for a use of the body this class does not serve itself. */
   #forBody(): Request {
-    if (this.#used && !this.#native) throw unusable();
+    if (this.#used) throw unusable();
     return this.native();
   }
   text(): Promise<string> {

@@ -95,6 +95,10 @@ function toRequest(event: RestEvent): Request {
     // a client's Transfer-Encoding no longer describes it.
     headers.set("content-length", String(body.length));
     headers.delete("transfer-encoding");
+  } else {
+    // No body goes to the app, whatever the client said of one.
+    headers.delete("content-length");
+    headers.delete("transfer-encoding");
   }
   return new EventRequest(method, url, headers, body) as unknown as Request;
 }
