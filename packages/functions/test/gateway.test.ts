@@ -31,13 +31,19 @@ function decoded(result: RestResult): string {
     : bytes.toString();
 }
 
-/** A write through both adapters: the same status and headers, the created rows' fields. */
-async function sameAnswerOfWrite(event: RestEvent) {
+/** An event through both adapters: the same status and headers. [ours, hono's] */
+async function bothAnswers(event: RestEvent): Promise<[RestResult, RestResult]> {
   const expected = await honoAnswer(event);
   const actual = await ourAnswer(event);
-  expect(actual.statusCode).toBe(201);
   expect(actual.statusCode).toBe(expected.statusCode);
   expect(actual.multiValueHeaders).toEqual(expected.multiValueHeaders);
+  return [actual, expected];
+}
+
+/** A write through both adapters: the same status and headers, the created rows' fields. */
+async function sameAnswerOfWrite(event: RestEvent) {
+  const [actual, expected] = await bothAnswers(event);
+  expect(actual.statusCode).toBe(201);
   const [a, e] = [JSON.parse(actual.body), JSON.parse(expected.body)];
   expect(Object.keys(a).sort()).toEqual(Object.keys(e).sort());
   expect(a.name).toBe(e.name);
@@ -46,11 +52,8 @@ async function sameAnswerOfWrite(event: RestEvent) {
 }
 
 async function sameAnswer(event: RestEvent) {
-  const expected = await honoAnswer(event);
-  const actual = await ourAnswer(event);
-  expect(actual.statusCode).toBe(expected.statusCode);
+  const [actual, expected] = await bothAnswers(event);
   expect(actual.isBase64Encoded).toBe(expected.isBase64Encoded);
-  expect(actual.multiValueHeaders).toEqual(expected.multiValueHeaders);
   // The health check's clock is the one field that differs between two answers.
   const untimed = (r: RestResult) => decoded(r).replace(/"timestamp":"[^"]*"/, "");
   expect(untimed(actual)).toBe(untimed(expected));

@@ -41,11 +41,9 @@ export class EventResponse {
 
   /** The body as text when it never left this object, else undefined. */
   static textOf(res: Response): string | null | undefined {
-    return #text in res ? (res as unknown as EventResponse).#unread() : undefined;
-  }
-
-  #unread(): string | null | undefined {
-    return this.#native ? undefined : this.#text;
+    if (!(#text in res)) return undefined;
+    const light = res as unknown as EventResponse;
+    return light.#native ? undefined : light.#text;
   }
 
   native(): Response {
@@ -85,7 +83,8 @@ for (const name of ["body", "redirected", "type", "url"]) {
 for (const name of ["arrayBuffer", "blob", "bytes", "clone", "formData", "json", "text"]) {
   Object.defineProperty(EventResponse.prototype, name, {
     value(this: EventResponse) {
-      return (this.native()[name as keyof Response] as () => unknown).call(this.native());
+      const native = this.native();
+      return (native[name as keyof Response] as () => unknown).call(native);
     },
   });
 }

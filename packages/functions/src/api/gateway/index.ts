@@ -87,18 +87,14 @@ function toRequest(event: RestEvent): Request {
   const query = queryString(event);
   const url = new URL(`https://${host}${event.path}${query ? `?${query}` : ""}`).href;
   const method = event.httpMethod.toUpperCase();
+  // The body is whole here (or there is none): what the client said of it no longer holds.
+  headers.delete("content-length");
+  headers.delete("transfer-encoding");
   let body: Buffer | null = null;
   // A GET or HEAD has no body in HTTP's semantics (nor may a fetch Request carry one).
   if (event.body && method !== "GET" && method !== "HEAD") {
     body = Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
-    // The gateway may leave it out; the body limit reads it. The body is whole here, so
-    // a client's Transfer-Encoding no longer describes it.
-    headers.set("content-length", String(body.length));
-    headers.delete("transfer-encoding");
-  } else {
-    // No body goes to the app, whatever the client said of one.
-    headers.delete("content-length");
-    headers.delete("transfer-encoding");
+    headers.set("content-length", String(body.length)); // the body limit reads it
   }
   return new EventRequest(method, url, headers, body) as unknown as Request;
 }
