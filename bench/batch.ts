@@ -58,9 +58,9 @@ async function fill(sql: Sql, userId: number) {
      from (select case when g % 100000 = 7 then $2::bigint
                        when g % 1000 = 3 then $3::bigint
                        when g % 10 = 5 then $4::bigint
-                       else ($5::bigint[])[1 + g % 1000] end as j
+                       else ($5::json ->> (g % 1000))::bigint end as j
            from generate_series(1, $6) g) s`,
-    [userId, a, b, c, fillers, TABLE_ROWS],
+    [userId, a, b, c, JSON.stringify(fillers), TABLE_ROWS],
   );
   // Then a job whose runs were all submitted after everything else: as a batch submission
   // leaves them, one block at the end of the table (and of the id order).
@@ -80,8 +80,8 @@ async function fill(sql: Sql, userId: number) {
   }
   await sql.unsafe("analyze job");
   const counts = await sql.unsafe<{ job_id: number; n: number }[]>(
-    "select job_id, count(*)::int as n from run where job_id = any($1) group by job_id",
-    [[a, b, c, recent]],
+    "select job_id, count(*)::int as n from run where job_id in ($1, $2, $3, $4) group by job_id",
+    [a, b, c, recent],
   );
   const total = await sql.unsafe<{ n: number }[]>("select count(*)::int as n from run");
   const size = new Map(counts.map((r) => [Number(r.job_id), r.n]));

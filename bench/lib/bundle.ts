@@ -73,7 +73,9 @@ import postgres from "postgres";
 let sql;
 const app = new Hono();
 app.get("/health", async (c) => {
-  sql ??= postgres(process.env.DATABASE_URL, { prepare: false, max: 1, onnotice: () => {} });
+  sql ??= postgres(process.env.DATABASE_URL, {
+    prepare: false, max: 1, fetch_types: false, onnotice: () => {},
+  });
   await sql\`select 1\`;
   return c.json({ status: "healthy" });
 });

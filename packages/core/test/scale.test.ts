@@ -72,7 +72,8 @@ beforeAll(async () => {
   const ids = [other, ...users.map((u) => Number(u.id))];
   await sql()`
     insert into job (user_id, name)
-    select (${ids}::bigint[])[1 + g % 100], 'job ' || g from generate_series(0, 3999) g`;
+    select (${JSON.stringify(ids)}::json ->> (g % 100))::bigint, 'job ' || g
+    from generate_series(0, 3999) g`;
   const [first, second] = await sql()`
     select id from job where user_id = ${other} order by id limit 2`;
   jobs.others = Number(first!.id);

@@ -221,7 +221,7 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     await sql()`
       update run set results_key = 'jobs/' || job_id || '/run_' || id || '_results.zip',
                      results_uploaded_at = now()
-      where id = any(${done})`;
+      where id in ${sql()(done)}`;
     const results = (extra: Record<string, string>) =>
       epxGet("/jobs/results", headers, jobId, extra);
     type Urls = { urls: { run_id: number; url: string }[] };
