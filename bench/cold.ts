@@ -14,8 +14,8 @@ import {
   bundleApi,
   bundleSource,
   bytesByPackage,
-  HELLO_DB_HANDLER,
   HELLO_HANDLER,
+  helloDbHandler,
   sizeOf,
   type Variant,
   zodEnglishOnly,
@@ -90,7 +90,8 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   const dir = path.join(bench.work, "cold");
   const api = await bundleApi(path.join(dir, "api"));
   const hello = await bundleSource(HELLO_HANDLER, "hello", "handler", dir);
-  const helloDb = await bundleSource(HELLO_DB_HANDLER, "hello-db", "handler", dir);
+  const helloDb = await bundleSource(helloDbHandler(), "hello-db", "handler", dir);
+  const helloDbTypes = await bundleSource(helloDbHandler(true), "hello-db-types", "handler", dir);
   const variants = await buildVariants(dir);
   const { deployed } = variants;
   const outputs = (keys: string[]) =>
@@ -133,6 +134,8 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
       noNames: () => start(bench, variants.noNames.main, "handler", health),
       apiFar: () => start(bench, api.file, api.exportName, health, far),
       helloDbFar: () => start(bench, helloDb.file, helloDb.exportName, health, far),
+      helloDbTypes: () => start(bench, helloDbTypes.file, helloDbTypes.exportName, health),
+      helloDbTypesFar: () => start(bench, helloDbTypes.file, helloDbTypes.exportName, health, far),
     },
     n,
     warmup,
@@ -252,6 +255,16 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
           "helloDbFar",
           helloDb.startBytes,
         ),
+        otherRow(
+          "as before: hello-world plus one database connection that reads every array type when it opens (postgres.js's default, `fetch_types`)",
+          "helloDbTypes",
+          helloDbTypes.startBytes,
+        ),
+        otherRow(
+          `as before, with Postgres ${LINK_MS} ms away`,
+          "helloDbTypesFar",
+          helloDbTypes.startBytes,
+        ),
       ],
     ),
     "",
@@ -263,6 +276,10 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   const goal = 1.5 * wall("hello");
   const findings = [...diagnosis.done];
   findings[0] += ` Whole process, same rounds: ${ratio(toHello("before"))} of hello-world before, ${ratio(apiRatio)} now.`;
+  const firstOf = (k: Key) => m(k, (s) => s.first);
+  findings.push(
+    `Done: a new database connection reads no array types (\`fetch_types: false\`, packages/core/src/drizzle/index.ts). By default postgres.js reads every array type from pg_catalog as a connection opens, a round trip and a catalog query before its first statement, on every cold start and every reconnect. Nothing of ours needs them: lists go to Postgres as json, and job.tags, the one array column, is jsonb now (migrations/0006_job_tags_jsonb.sql; drizzle's own text[] parser also dropped backslashes). A hello-world whose first event opens a connection, same rounds: ${ms(firstOf("helloDbTypes"))} → ${ms(firstOf("helloDb"))} ms on loopback, ${ms(firstOf("helloDbTypesFar"))} → ${ms(firstOf("helloDbFar"))} ms with Postgres ${LINK_MS} ms away.`,
+  );
   if (!targets[1]!.met) {
     findings.push(
       `What remains: the API's process takes ${ms(wall("api") - wall("hello"))} ms more than hello-world's (${ratio(apiRatio)}${apiRatio > 2 ? ", over the 2.0× ceiling" : apiRatio > 1.9 ? ", within a few hundredths of the 2.0× ceiling, which is as much as runs on this machine vary" : ""}). ${ms(importDiff)} ms of it is the import: the dependencies' code, read and compiled on every cold start (${diagnosis.depsSummary}), ${ms(diagnosis.own)} ms our own modules, and the database connection's own work, which now starts during the import. ${ms(firstDiff)} ms is the rest of the first event. Opening a connection is mostly work on this process's one thread (node:net and postgres.js code run for the first time, the handshake's messages): a hello-world whose first event opens one postgres.js connection and runs \`select 1\` takes ${ms(m("helloDb", (s) => s.first))} ms for it (hello-world: ${ms(m("hello", (s) => s.first))} ms) and is by itself ${ratio(toHello("helloDb"))} of hello-world. Starting it early hides only its waiting, and only between the import's synchronous blocks (compiling and evaluating the modules), where the handshake can take its next step: with Postgres ${LINK_MS} ms away, the API's first event grows by ${ms(m("apiFar", (s) => s.first) - m("api", (s) => s.first))} ms and the hello-world-with-a-connection's by ${ms(m("helloDbFar", (s) => s.first) - m("helloDb", (s) => s.first))} ms.`,

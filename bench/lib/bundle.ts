@@ -64,8 +64,9 @@ export const handler = handle(app);
 /**
  * Hello-world plus one database connection: its one route opens a postgres.js client (the
  * API's driver and options that matter here) and runs `select 1`, as the API's /health does.
+ * `readArrayTypes`: as postgres.js does by default (fetch_types), which the API turns off.
  */
-export const HELLO_DB_HANDLER = `
+export const helloDbHandler = (readArrayTypes = false) => `
 import { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
 import postgres from "postgres";
@@ -74,7 +75,7 @@ let sql;
 const app = new Hono();
 app.get("/health", async (c) => {
   sql ??= postgres(process.env.DATABASE_URL, {
-    prepare: false, max: 1, fetch_types: false, onnotice: () => {},
+    prepare: false, max: 1, fetch_types: ${readArrayTypes}, onnotice: () => {},
   });
   await sql\`select 1\`;
   return c.json({ status: "healthy" });
