@@ -262,6 +262,25 @@ describe("runs", () => {
     expect((await allRuns({ userId: user.id, jobId: job.id })).at(-1)?.id).toBe(late);
   });
 
+  it("hands a job of exactly one page of runs over in one page, and one run more in two", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    for (let n = 0; n < Run.ALL_PAGE; n += 1000) {
+      const runs = Array.from({ length: 1000 }, () => runRequest(job.id));
+      await Run.submit({ userId: user.id, runs });
+    }
+    const pages = async () => {
+      const sizes: number[] = [];
+      await Run.forEachPageOf({ userId: user.id, jobId: job.id }, (page) => {
+        sizes.push(page.length);
+      });
+      return sizes;
+    };
+    expect(await pages()).toEqual([Run.ALL_PAGE]);
+    await Run.submit({ userId: user.id, runs: [runRequest(job.id)] });
+    expect(await pages()).toEqual([Run.ALL_PAGE, 1]);
+  });
+
   it("a whole-job read whose page handler throws rejects with that error and closes its cursor", async () => {
     const job = await bigJob();
     const pages: number[] = [];

@@ -128,27 +128,42 @@ function clientOf(on: Executor): postgres.Sql {
   return (on._.session as PostgresJsSession<postgres.Sql, never, never>).client;
 }
 
+type Query = { toSQL(): { sql: string; params: unknown[] } };
+
 /**
- * The rows of a query read through one cursor, `size` at a time, each batch handed to
- * `onPage` and awaited before the next is read: one statement, so one snapshot and one pass
- * over the index, for results too large to hold at once (a job's every run). Rows come raw
- * (column names, driver values; see `fromRow`). Resolves once every page is handled; rejects
- * if `onPage` throws (the cursor is closed) or the connection fails at any point, also while
- * a page is being handled. It reads on the caller's transaction if there is one, else on
- * the pool, and holds that connection until done: with a pool of one (Lambda), or in a
- * transaction, `onPage` must not query.
+ * The rows of a query, `size` at a time, each batch handed to `onPage` and awaited before
+ * the next is read, for results too large to hold at once (a job's every run); the rows of
+ * one statement, so one snapshot and one pass over the index. Most results fit in one page,
+ * which is read as a plain statement: one round trip, sent together with any others. A
+ * longer one is read again from its start through one cursor (postgres.js ends a cursor
+ * with a Sync and waits for its answer: a round trip more). Rows come raw (column names,
+ * driver values; see `fromRow`). Resolves once every page is handled; rejects if `onPage`
+ * throws (the cursor is closed) or the connection fails at any point, also while a page is
+ * being handled. It reads on the caller's transaction if there is one, else on the pool,
+ * and holds that connection until done: with a pool of one (Lambda), or in a transaction,
+ * `onPage` must not query. `query` is drizzle's builder, which `limit()` changes: pass it
+ * here only.
  */
 export async function forEachPage(
-  query: { toSQL(): { sql: string; params: unknown[] } },
+  query: Query & { limit(n: number): Query },
   size: number,
   onPage: (rows: Record<string, unknown>[]) => Promise<void> | void,
 ): Promise<void> {
   const { sql: text, params } = query.toSQL();
+  const client = () => clientOf(current.getStore() ?? db());
+  const first = query.limit(size + 1).toSQL();
+  const rows = await guard(() =>
+    client().unsafe(first.sql, first.params as postgres.ParameterOrJSON<never>[]),
+  );
+  if (rows.length <= size) {
+    if (rows.length) await onPage(rows);
+    return;
+  }
   // postgres.js awaits the callback before reading the next batch, but not after the last
   // one: the handlers are chained here, and the chain is awaited once the query is done.
   let handled = Promise.resolve();
   await guard(() =>
-    clientOf(current.getStore() ?? db())
+    client()
       .unsafe(text, params as postgres.ParameterOrJSON<never>[])
       .cursor(size, (rows) => {
         handled = handled.then(() => onPage(rows));
