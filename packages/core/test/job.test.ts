@@ -1,4 +1,5 @@
 import { Job } from "@fred/core/job";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeUser } from "./fixtures";
 
@@ -27,6 +28,38 @@ describe("jobs", () => {
     const third = await Job.list({ userId: user.id, limit: 2, cursor: second.nextCursor! });
     expect(third.items.map((j) => j.name)).toEqual(["flu"]);
     expect(third.nextCursor).toBeNull();
+  });
+
+  it("reads every tag back as it was stored, whatever Postgres's array text must escape", async () => {
+    const { user } = await makeUser();
+    const tricky = [
+      "a\\b",
+      "\\",
+      '"quoted"',
+      '\\"',
+      "{brace}",
+      "a,b",
+      "in side",
+      "NULL",
+      "null",
+      "ünï 🧪",
+    ];
+    const job = await Job.create({ userId: user.id, tags: tricky });
+    expect(job.tags).toEqual(tricky);
+    expect((await Job.get({ userId: user.id, jobId: job.id })).tags).toEqual(tricky);
+    expect((await Job.list({ userId: user.id, limit: 1 })).items[0]!.tags).toEqual(tricky);
+    expect((await Job.create({ userId: user.id })).tags).toEqual([]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.string({ unit: "grapheme", minLength: 1 }), { maxLength: 5 }),
+        async (raw) => {
+          const tags = raw.filter((t) => Job.Tag().safeParse(t).success && t === t.trim());
+          const made = await Job.create({ userId: user.id, tags });
+          expect((await Job.get({ userId: user.id, jobId: made.id })).tags).toEqual(tags);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("another user's job is not found, in reads, lists and transitions", async () => {

@@ -42,8 +42,9 @@ export function db(): Database {
       onnotice: () => {},
       // postgres.js otherwise reads every array type from pg_catalog when a connection opens:
       // one more round trip before a cold start's first query (~6 ms of its first event over
-      // a 1 ms link). Nothing needs them: lists go to Postgres as json and are stored as json
-      // (no column is an array; migrations.test.ts checks). Raw queries here must do the same.
+      // a 1 ms link). Nothing needs them: lists go to Postgres as json, and the one array
+      // column, job.tags, parses its own text (`textArray`, ./types.ts). Raw queries on this
+      // client get arrays as Postgres's text, and must send lists as json.
       fetch_types: false,
       connection: { application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? "fred-platform" },
     });

@@ -1,5 +1,6 @@
 import { asc, type Column, desc, type Placeholder, type SQL, sql } from "drizzle-orm";
-import { bigint, timestamp } from "drizzle-orm/pg-core";
+import { bigint, customType, makePgArray, timestamp } from "drizzle-orm/pg-core";
+import { parse as parseArray } from "postgres-array";
 
 /** Shared columns: every table has a bigint identity id and created/updated times. */
 export const id = {
@@ -23,6 +24,17 @@ export const timestamps = {
 export function ref(name: string) {
   return bigint(name, { mode: "number" });
 }
+
+/**
+ * A text[] column. Our client reads no array types (`fetch_types: false`, ./index.ts), so
+ * Postgres's array text reaches us as it is: postgres-array parses it (node-postgres's
+ * parser; drizzle's own drops backslashes), and drizzle writes the literal as it always has.
+ */
+export const textArray = customType<{ data: string[]; driverData: string }>({
+  dataType: () => "text[]",
+  toDriver: (value) => makePgArray(value),
+  fromDriver: (value) => parseArray(value) as string[],
+});
 
 /**
  * The rows of one parent (a job's runs, a user's jobs) in the order of the (parent, id)

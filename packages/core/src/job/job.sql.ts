@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, jsonb, pgEnum, pgTable, unique, varchar } from "drizzle-orm/pg-core";
-import { id, ref, timestamps } from "../drizzle/types";
+import { id, ref, textArray, timestamps } from "../drizzle/types";
 import { userTable } from "../user/user.sql";
 
 export const jobStatus = pgEnum("job_status", [
@@ -21,9 +21,7 @@ export const jobTable = pgTable(
       .references(() => userTable.id, { onDelete: "cascade" }),
     name: varchar("name", { length: 200 }),
     description: varchar("description", { length: 2000 }),
-    // jsonb, not text[]: the app's database client reads no array types (drizzle/index.ts),
-    // and drizzle's own text[] parser drops backslashes.
-    tags: jsonb("tags").$type<string[]>().notNull().default([]),
+    tags: textArray("tags").notNull().default(sql`'{}'`),
     status: jobStatus("status").notNull().default("created"),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
     ...timestamps,

@@ -822,7 +822,8 @@ describe("SQL injection and path tricks are inert (checked in the database)", ()
         { token: attacker.token, body: { name: text, tags: [text], metadata: { [text]: text } } },
         201,
       );
-      const [row] = await sql()`select name, tags, metadata from job where id = ${res.json.id}`;
+      const [row] =
+        await sql()`select name, to_json(tags) as tags, metadata from job where id = ${res.json.id}`;
       rowsChecked++;
       expect(row).toEqual({ name: text, tags: [text], metadata: { [text]: text } });
       const back = await expectStatus(
