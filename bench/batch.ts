@@ -437,7 +437,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     },
   ];
   const findings: string[] = [];
-  const done = `Done: a batch is one statement (Run.submit): the caller's open jobs locked FOR SHARE and one INSERT … SELECT FROM json_array_elements(…), all or nothing without a transaction's round trips. The runs travel as one json parameter (one JSON.stringify; drizzle no longer builds 4,000 placeholders), run.request is json, which Postgres checks where jsonb would rebuild it, one (job_id, user_id) foreign key replaces two foreign keys and an index, and one run(job_id, id, status) index serves pages, the epx list and the counts by status, where (job_id, id) and (job_id, status) took an index entry each (~12% of the SQL of 1000 runs, measured when it changed); the route validates its runs once (\`Run.submit.trusted\`), synchronously, with the parsers zod compiles (2.7 ms for 1000 runs where its interpreter took 5). SQL only, 1000 runs: ${ms(valuesFloor)} ms as first built (a transaction and a multi-row VALUES), ${ms(floorTimes[1000]!)} ms as sent now.`;
+  const done = `Done: a batch is one statement (Run.submit): the caller's open jobs locked FOR SHARE and one INSERT … SELECT FROM json_array_elements(…), all or nothing without a transaction's round trips. The runs travel as one json parameter (one JSON.stringify; drizzle no longer builds 4,000 placeholders), run.request is json, which Postgres checks where jsonb would rebuild it, and one (job_id, user_id) foreign key replaces two foreign keys and an index; the route validates its runs once (\`Run.submit.trusted\`), synchronously, with the parsers zod compiles (2.7 ms for 1000 runs where its interpreter took 5). SQL only, 1000 runs: ${ms(valuesFloor)} ms as first built (a transaction and a multi-row VALUES), ${ms(floorTimes[1000]!)} ms as sent now.`;
   if (!targets[0]!.met) {
     const ours = batchTimes[1000]! - floorTimes[1000]!;
     const allowed = 20 * batchTimes[1]! - floorTimes[1000]!;
@@ -448,7 +448,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     findings.push(done);
   }
   findings.push(
-    `Done: a page of a job's runs reads that page wherever the job's runs lie in the table. The query is a range of the run(job_id, id, status) index ordered by (job_id, id) (\`keysetWithin\`, packages/core/src/drizzle/types.ts), not \`job_id = $1 … order by id\`: given the equality, Postgres planned for a 100,000-run job to read the table in id order until a page of its runs turned up, quick when they are spread through the table (the interleaved job) and a read of every older run when they are its newest block, as a batch submission leaves them. The first page of the job submitted last: ${ms(pageBefore)} ms for the query as written before (SQL only), ${ms(pageTimes["recent first page"]!)} ms now for the whole request. The same holds for a user's list of jobs, the epx list and a job's uploads (all of them carry the ownership check, so another user's job costs an index lookup), and a job's runs with results have an index of their own; packages/core/test/scale.test.ts counts the rows Postgres reads for each.`,
+    `Done: a page of a job's runs reads that page wherever the job's runs lie in the table. The query is a range of the (job_id, id) index ordered by (job_id, id) (\`keysetWithin\`, packages/core/src/drizzle/types.ts), not \`job_id = $1 … order by id\`: given the equality, Postgres planned for a 100,000-run job to read the table in id order until a page of its runs turned up, quick when they are spread through the table (the interleaved job) and a read of every older run when they are its newest block, as a batch submission leaves them. The first page of the job submitted last: ${ms(pageBefore)} ms for the query as written before (SQL only), ${ms(pageTimes["recent first page"]!)} ms now for the whole request. The same holds for a user's list of jobs, the epx list and a job's uploads (all of them carry the ownership check, so another user's job costs an index lookup), and a job's runs with results have an index of their own; packages/core/test/scale.test.ts counts the rows Postgres reads for each.`,
   );
   if (!targets[1]!.met) {
     findings.push(
@@ -466,7 +466,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   const indexOnly = plans.some((p) => p.startsWith("job detail") && /Index Only Scan/.test(p));
   if (detailGrowth > 2) {
     findings.push(
-      `GET /api/v1/jobs/{id} grows with the job: ${ms(detailTimes[10]!)} ms for 10 runs, ${ms(detailTimes[100000]!)} ms for 100,000, because its runCounts aggregate counts every run of the job. The run(job_id, id, status) index is in place (it finds them); ${indexOnly ? "the count reads only that index, but all of the job's entries" : "the planner still visits the job's rows in the table"} (plan below). Constant time would need per-status counters on the job row, kept by Run.submit and Run.update, or a capped count.`,
+      `GET /api/v1/jobs/{id} grows with the job: ${ms(detailTimes[10]!)} ms for 10 runs, ${ms(detailTimes[100000]!)} ms for 100,000, because its runCounts aggregate counts every run of the job. The run(job_id, status) index is in place (it finds them); ${indexOnly ? "the count reads only that index, but all of the job's entries" : "the planner still visits the job's rows in the table"} (plan below). Constant time would need per-status counters on the job row, kept by Run.submit and Run.update, or a capped count.`,
     );
   }
 
@@ -492,7 +492,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     "",
     batchProfileTable,
     "",
-    `**Paged** GET /api/v1/jobs/{job_id}/runs?limit=${PAGE}&cursor= (keyset over the run(job_id, id, status) index: \`(job_id, id) > ($job, $cursor) and job_id <= $job order by job_id, id limit ${PAGE + 1}\`); the deep page is the job's last full page (for the 10-run job, its second half); the eight pages are taken in turn over 5 rounds:`,
+    `**Paged** GET /api/v1/jobs/{job_id}/runs?limit=${PAGE}&cursor= (keyset over the (job_id, id) index: \`(job_id, id) > ($job, $cursor) and job_id <= $job order by job_id, id limit ${PAGE + 1}\`); the deep page is the job's last full page (for the 10-run job, its second half); the eight pages are taken in turn over 5 rounds:`,
     "",
     table(["job", "median / p99 (ms)", "response"], pageRows),
     "",

@@ -133,11 +133,12 @@ type Query = { toSQL(): { sql: string; params: unknown[] } };
 
 /**
  * The rows of a query, `size` at a time, each batch handed to `onPage` and awaited before
- * the next is read, for results too large to hold at once (a job's every run); the rows of
- * one statement, so one snapshot and one pass over the index. Most results fit in one page,
- * which is read as a plain statement: one round trip, sent together with any others. A
- * longer one is read again from its start through one cursor (postgres.js ends a cursor
- * with a Sync and waits for its answer: a round trip more). Rows come raw (column names,
+ * the next is read, for results too large to hold at once (a job's every run); all handed
+ * over from one statement, so one snapshot. Most results fit in one page, which is read as
+ * a plain statement: one round trip, sent together with any others. A longer one is read
+ * again from its start through one cursor (postgres.js ends a cursor with a Sync and waits
+ * for its answer: a round trip more), so a result of one to two pages costs the database
+ * up to twice its reading; the common short one costs half the round trips. Rows come raw (column names,
  * driver values; see `fromRow`). Resolves once every page is handled; rejects if `onPage`
  * throws (the cursor is closed) or the connection fails at any point, also while a page is
  * being handled. It reads on the caller's transaction if there is one, else on the pool,

@@ -52,11 +52,9 @@ export const runTable = pgTable(
       columns: [t.jobId, t.userId],
       foreignColumns: [jobTable.id, jobTable.userId],
     }).onDelete("cascade"),
-    // A job's runs in id order (pages, the epx list), and, with status as its last column,
-    // counted by status from the index alone (GET /api/v1/jobs/{id}). One index where there
-    // were two, (job_id, id) and (job_id, status): a run stored is one index entry fewer, and a
-    // batch of 1000 goes in ~12% faster. (INCLUDE (status) would do; drizzle-kit cannot say it.)
-    index("run_job_idx").on(t.jobId, t.id, t.status),
+    index("run_job_idx").on(t.jobId, t.id),
+    // Counting a job's runs by status reads only this index (GET /api/v1/jobs/{id}).
+    index("run_job_status_idx").on(t.jobId, t.status),
     // A job's runs with results (epx GET /jobs/results), read without its other runs.
     index("run_job_results_idx")
       .on(t.jobId, t.id)
