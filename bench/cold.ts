@@ -144,6 +144,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   type Key = keyof typeof runs;
   const m = (k: Key, f: (s: Sample) => number) => median(runs[k].map(f));
   const wall = (k: Key) => m(k, (s) => s.wallMs);
+  const firstOf = (k: Key) => m(k, (s) => s.first);
   const toHello = (k: Key) => wall(k) / wall("hello");
   const row = (label: string, f: (s: Sample) => number, unit = "ms") => {
     const a = m("api", f);
@@ -161,7 +162,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
     `${ms(wall(k))} ms`,
     ratio(toHello(k)),
     `${ms(m(k, (s) => s.import))} ms`,
-    `${ms(m(k, (s) => s.first))} ms`,
+    `${ms(firstOf(k))} ms`,
     kib(startBytes),
   ];
 
@@ -271,24 +272,23 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
     diagnosis.markdown,
   ].join("\n");
 
-  const firstDiff = m("api", (s) => s.first) - m("hello", (s) => s.first);
+  const firstDiff = firstOf("api") - firstOf("hello");
   const importDiff = m("api", (s) => s.import) - m("hello", (s) => s.import);
   const goal = 1.5 * wall("hello");
   const findings = [...diagnosis.done];
   findings[0] += ` Whole process, same rounds: ${ratio(toHello("before"))} of hello-world before, ${ratio(apiRatio)} now.`;
-  const firstOf = (k: Key) => m(k, (s) => s.first);
   findings.push(
     `Done: a new database connection reads no array types (\`fetch_types: false\`, packages/core/src/drizzle/index.ts). By default postgres.js reads every array type from pg_catalog as a connection opens, a round trip and a catalog query before its first statement, on every cold start and every reconnect. Nothing of ours needs them: lists go to Postgres as json, and job.tags, the one array column, parses Postgres's array text with postgres-array (\`textArray\`, packages/core/src/drizzle/types.ts; drizzle's own parser drops backslashes). A hello-world whose first event opens a connection, same rounds: ${ms(firstOf("helloDbTypes"))} → ${ms(firstOf("helloDb"))} ms on loopback, ${ms(firstOf("helloDbTypesFar"))} → ${ms(firstOf("helloDbFar"))} ms with Postgres ${LINK_MS} ms away.`,
   );
   if (!targets[1]!.met) {
     findings.push(
-      `What remains: the API's process takes ${ms(wall("api") - wall("hello"))} ms more than hello-world's (${ratio(apiRatio)}${apiRatio > 2 ? ", over the 2.0× ceiling" : apiRatio > 1.9 ? ", within a few hundredths of the 2.0× ceiling, which is as much as runs on this machine vary" : ""}). ${ms(importDiff)} ms of it is the import: the dependencies' code, read and compiled on every cold start (${diagnosis.depsSummary}), ${ms(diagnosis.own)} ms our own modules, and the database connection's own work, which now starts during the import. ${ms(firstDiff)} ms is the rest of the first event. Opening a connection is mostly work on this process's one thread (node:net and postgres.js code run for the first time, the handshake's messages): a hello-world whose first event opens one postgres.js connection and runs \`select 1\` takes ${ms(m("helloDb", (s) => s.first))} ms for it (hello-world: ${ms(m("hello", (s) => s.first))} ms) and is by itself ${ratio(toHello("helloDb"))} of hello-world. Starting it early hides only its waiting, and only between the import's synchronous blocks (compiling and evaluating the modules), where the handshake can take its next step: with Postgres ${LINK_MS} ms away, the API's first event grows by ${ms(m("apiFar", (s) => s.first) - m("api", (s) => s.first))} ms and the hello-world-with-a-connection's by ${ms(m("helloDbFar", (s) => s.first) - m("helloDb", (s) => s.first))} ms.`,
+      `What remains: the API's process takes ${ms(wall("api") - wall("hello"))} ms more than hello-world's (${ratio(apiRatio)}${apiRatio > 2 ? ", over the 2.0× ceiling" : apiRatio > 1.9 ? ", within a few hundredths of the 2.0× ceiling, which is as much as runs on this machine vary" : ""}). ${ms(importDiff)} ms of it is the import: the dependencies' code, read and compiled on every cold start (${diagnosis.depsSummary}), ${ms(diagnosis.own)} ms our own modules, and the database connection's own work, which now starts during the import. ${ms(firstDiff)} ms is the rest of the first event. Opening a connection is mostly work on this process's one thread (node:net and postgres.js code run for the first time, the handshake's messages): a hello-world whose first event opens one postgres.js connection and runs \`select 1\` takes ${ms(firstOf("helloDb"))} ms for it (hello-world: ${ms(firstOf("hello"))} ms) and is by itself ${ratio(toHello("helloDb"))} of hello-world. Starting it early hides only its waiting, and only between the import's synchronous blocks (compiling and evaluating the modules), where the handshake can take its next step: with Postgres ${LINK_MS} ms away, the API's first event grows by ${ms(firstOf("apiFar") - firstOf("api"))} ms and the hello-world-with-a-connection's by ${ms(firstOf("helloDbFar") - firstOf("helloDb"))} ms.`,
       `1.5× would need the API's process under ${ms(goal)} ms, ${ms(wall("api") - goal)} ms less than now, while our own code's share of the import is ${ms(diagnosis.own)} ms: with zod, drizzle-orm and postgres.js loaded and a database connection opened by the first request, 1.5× of a hello-world is out of reach on this machine. One lever is outside our code: SST sets esbuild's keepNames on every build (a \`__name()\` call for every function and class of every dependency: ${ms(diagnosis.namesImport)} ms of import here); without it the API measures ${ratio(toHello("noNames"))}${toHello("noNames") >= apiRatio ? " (no gain in whole processes this run: the import's saving is within their noise)" : ""}, and only a prebuilt bundle (sst.aws.Function's \`bundle\`) could drop it, at the price of function names in stack traces.`,
     );
   }
   findings.push(
-    `Both processes load Node's own fetch implementation (undici), which Node does on first use of \`Headers\`, \`Request\` or \`Response\`: ${ms(fetchLoad)} ms in a bare Node process (median of ${quick ? 3 : 11}). hello-world loads it on its first event (hono's Lambda adapter builds a \`Headers\` for every event): most of its ${ms(m("hello", (s) => s.first))} ms first event. The API loads it during its import, where its adapter (packages/functions/src/api/gateway/) builds its lightweight Request and Response on Node's: hence its short first event. Hono's responses are fetch Responses, so any Hono handler pays it: part of the floor, not of our difference.`,
-    `A first request that reads a job measures ${ratio(toHello("readJob"))} of hello-world${toHello("readJob") > 2 ? ", over 2.0×" : ""} (first event ${ms(m("readJob", (s) => s.first))} ms against /health's ${ms(m("api", (s) => s.first))} ms): it builds that route's validators and core's input schemas, runs drizzle's query building and zod's parsers for the first time, and makes two round trips (the token, which a fresh process has not verified before; then the job, its uploads and run counts together) where /health makes one. Laziness helps it less than /health: it skips only the schemas and code of the routes it does not serve.`,
+    `Both processes load Node's own fetch implementation (undici), which Node does on first use of \`Headers\`, \`Request\` or \`Response\`: ${ms(fetchLoad)} ms in a bare Node process (median of ${quick ? 3 : 11}). hello-world loads it on its first event (hono's Lambda adapter builds a \`Headers\` for every event): most of its ${ms(firstOf("hello"))} ms first event. The API loads it during its import, where its adapter (packages/functions/src/api/gateway/) builds its lightweight Request and Response on Node's: hence its short first event. Hono's responses are fetch Responses, so any Hono handler pays it: part of the floor, not of our difference.`,
+    `A first request that reads a job measures ${ratio(toHello("readJob"))} of hello-world${toHello("readJob") > 2 ? ", over 2.0×" : ""} (first event ${ms(firstOf("readJob"))} ms against /health's ${ms(firstOf("api"))} ms): it builds that route's validators and core's input schemas, runs drizzle's query building and zod's parsers for the first time, and makes two round trips (the token, which a fresh process has not verified before; then the job, its uploads and run counts together) where /health makes one. Laziness helps it less than /health: it skips only the schemas and code of the routes it does not serve.`,
   );
   return {
     section: { title: "1. Cold start", markdown, targets, findings },

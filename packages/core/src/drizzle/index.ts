@@ -138,13 +138,13 @@ type Query = { toSQL(): { sql: string; params: unknown[] } };
  * a plain statement: one round trip, sent together with any others. A longer one is read
  * again from its start through one cursor (postgres.js ends a cursor with a Sync and waits
  * for its answer: a round trip more), so a result of one to two pages costs the database
- * up to twice its reading; the common short one costs half the round trips. Rows come raw (column names,
- * driver values; see `fromRow`). Resolves once every page is handled; rejects if `onPage`
- * throws (the cursor is closed) or the connection fails at any point, also while a page is
- * being handled. It reads on the caller's transaction if there is one, else on the pool,
- * and holds that connection until done: with a pool of one (Lambda), or in a transaction,
- * `onPage` must not query. `query` is drizzle's builder, which `limit()` changes: pass it
- * here only.
+ * up to twice its reading; the common short one costs half the round trips. Rows come raw
+ * (column names, driver values; see `fromRow`). Resolves once every page is handled;
+ * rejects if `onPage` throws (the cursor is closed) or the connection fails at any point,
+ * also while a page is being handled. It reads on the caller's transaction if there is one,
+ * else on the pool, and holds that connection until done: with a pool of one (Lambda), or
+ * in a transaction, `onPage` must not query. `query` is drizzle's builder, which `limit()`
+ * changes: pass it here only.
  */
 export async function forEachPage(
   query: Query & { limit(n: number): Query },

@@ -194,10 +194,10 @@ export namespace Run {
    * Every run of a job, for the epx client, which does not page: handed to `onPage`
    * ALL_PAGE runs at a time (one statement, or a cursor when there are more: see
    * `forEachPage`), so a job of 100,000 runs is never in memory at once (read whole, its
-   * list took ~450 MB, more than a 512 MB Lambda has), and the list is one snapshot. The read carries the job's ownership check, so another user's job
-   * costs an index lookup, and only a job with no runs to show needs asking whether it is
-   * the caller's (a NotFoundError) or just empty. See `forEachPage`:
-   * `onPage` must not query the database.
+   * list took ~450 MB, more than a 512 MB Lambda has), and the list is one snapshot. The
+   * read carries the job's ownership check, so another user's job costs an index lookup,
+   * and only a job with no runs to show needs asking whether it is the caller's (a
+   * NotFoundError) or just empty. See `forEachPage`: `onPage` must not query the database.
    */
   export async function forEachPageOf(
     input: z.input<ReturnType<typeof Job.Ref>>,
