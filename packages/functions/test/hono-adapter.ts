@@ -1,24 +1,26 @@
 /**
  * hono's own Lambda adapter (`hono/aws-lambda`), as the Lambda entry ran the app before
- * src/api/gateway/ replaced it: with Node's own Response as the global. For
+ * src/api/gateway/ replaced it: with Node's own Headers and Response as the globals. For
  * gateway.test.ts, which holds the two to the same answers, and for the bench's
  * "as before" row (bench/warm.ts).
  */
 import { handle } from "hono/aws-lambda";
 import { routedPath } from "../src/api";
 import type { app as App } from "../src/api/app";
-import { EventResponse, type RestEvent, type RestResult } from "../src/api/gateway";
+import type { RestEvent, RestResult } from "../src/api/gateway";
+import { fetchClasses } from "../src/api/gateway/fetch-classes";
 
-export const NativeResponse = Object.getPrototypeOf(EventResponse) as typeof Response;
+export const { Headers: NativeHeaders, Response: NativeResponse } = fetchClasses();
 
-/** `work`, run with Node's own Response as the global (gateway.ts installs its own). */
+/** `work`, run with Node's own Headers and Response as the globals (gateway/ installs its own). */
 export async function withNativeResponse<T>(work: () => Promise<T>): Promise<T> {
-  const installed = globalThis.Response;
+  const installed = [globalThis.Headers, globalThis.Response] as const;
+  globalThis.Headers = NativeHeaders;
   globalThis.Response = NativeResponse;
   try {
     return await work();
   } finally {
-    globalThis.Response = installed;
+    [globalThis.Headers, globalThis.Response] = installed;
   }
 }
 

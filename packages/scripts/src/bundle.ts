@@ -190,6 +190,15 @@ export async function invokeBundle<T = unknown>(
   events: unknown[],
   options: InvokeOptions,
 ): Promise<T[]> {
+  return (await runBundle<T>(bundle, events, options)).results;
+}
+
+/** `invokeBundle`, and the Node built-in modules the process had loaded at the end. */
+export async function runBundle<T = unknown>(
+  bundle: Bundle,
+  events: unknown[],
+  options: InvokeOptions,
+): Promise<{ results: T[]; builtins: string[] }> {
   const dir = path.dirname(bundle.file);
   const io = path.join(dir, `.invoke-${process.pid}-${Date.now()}`);
   await mkdir(io, { recursive: true });
@@ -210,7 +219,8 @@ for (const [i, event] of JSON.parse(readFileSync(input, "utf8")).entries()) {
     getRemainingTimeInMillis: () => 20000, callbackWaitsForEmptyEventLoop: true };
   results.push(await handler(event, context));
 }
-writeFileSync(output, JSON.stringify(results));
+const builtins = process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13));
+writeFileSync(output, JSON.stringify({ results, builtins }));
 process.exit(0);
 `,
   );
@@ -244,7 +254,7 @@ process.exit(0);
       },
     );
     if (code !== 0) throw new Error(`bundle exited with ${code}: ${stderr.trim()}`);
-    return JSON.parse(await readFile(output, "utf8")) as T[];
+    return JSON.parse(await readFile(output, "utf8"));
   } finally {
     await rm(io, { recursive: true, force: true });
   }

@@ -1,11 +1,13 @@
+import { fetchClasses, whenLoaded } from "./fetch-classes";
+
 const unusable = () => new TypeError("Body is unusable: Body has already been read");
 /** As fetch decodes text: UTF-8, a byte order mark dropped. */
 const utf8 = new TextDecoder();
 
 /**
  * What Hono and our middleware read of a request, with the body as the event's bytes.
- * It is a `Request` to `instanceof`; the rest of `Request` is a real one, built on first
- * use (after which the body is read through it).
+ * It is a `Request` to `instanceof` (once anything can ask: ./fetch-classes.ts); the rest of
+ * `Request` is a real one, built on first use (after which the body is read through it).
  */
 export class EventRequest {
   readonly method: string;
@@ -23,7 +25,7 @@ export class EventRequest {
   }
 
   native(): Request {
-    this.#native ??= new Request(this.url, {
+    this.#native ??= new (fetchClasses().Request)(this.url, {
       method: this.method,
       headers: this.headers,
       body: this.#used ? null : this.#body,
@@ -104,4 +106,4 @@ for (const name of [
     },
   });
 }
-Object.setPrototypeOf(EventRequest.prototype, Request.prototype);
+whenLoaded(({ Request }) => Object.setPrototypeOf(EventRequest.prototype, Request.prototype));

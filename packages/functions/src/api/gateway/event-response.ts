@@ -1,56 +1,75 @@
-const NativeResponse = globalThis.Response;
+import { EventHeaders } from "./event-headers";
+import { fetchClasses, isNative, whenLoaded } from "./fetch-classes";
+
+const nativeResponse = (...args: ConstructorParameters<typeof Response>) =>
+  new (fetchClasses().Response)(...args);
 
 /**
- * A `Response` with a text body (or none), as Hono's `c.json()` and `c.body()` make them,
- * kept as the text: the adapter hands that text to the gateway where a real `Response`
+ * A `Response` with a text or bytes body (or none), as Hono's `c.json()` and `c.body()`
+ * make them, kept as it is: the adapter hands it to the gateway where a real `Response`
  * would have built a web stream for it only to be read back. Anything else of `Response`
- * gets a real one, built on first use; other bodies (streams, bytes) make a real one at
- * once. Installed as the global `Response` by `handle()` (./index.ts), for the Lambda only (as
- * @hono/node-server does for `pnpm start`).
+ * gets a real one, built on first use; other bodies (streams, blobs, forms) make a real one
+ * at once. Its headers are ours (./event-headers.ts), so that such a response needs none of
+ * Node's fetch classes (./fetch-classes.ts). Installed as the global `Response` by
+ * `handle()` (./index.ts), for the Lambda only (as @hono/node-server does for `pnpm start`).
  */
 export class EventResponse {
-  #text: string | null | undefined;
+  #body: string | Uint8Array | null | undefined;
   #status = 200;
   #statusText = "";
-  #headers: Headers | undefined;
+  #headers: EventHeaders | undefined;
   #native: Response | undefined;
 
   constructor(body?: ConstructorParameters<typeof Response>[0], init?: ResponseInit) {
     const status = init?.status ?? 200;
+    const kept = keptBody(body);
     if (
-      (body != null && typeof body !== "string") ||
+      kept === undefined ||
       status < 200 ||
       status > 599 ||
       (body != null && NULL_BODY.has(status))
     ) {
-      this.#native = new NativeResponse(body, init);
+      this.#native = nativeResponse(body, init);
       return;
     }
-    this.#text = body ?? null;
+    this.#body = kept;
     this.#status = status;
     this.#statusText = init?.statusText ?? "";
-    this.#headers = new Headers(init?.headers);
+    this.#headers = new EventHeaders(init?.headers);
     if (typeof body === "string" && !this.#headers.has("content-type")) {
       this.#headers.set("content-type", "text/plain;charset=UTF-8");
     }
   }
 
+  /** Ours and Node's are both `Response` to `instanceof`. */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof NativeResponse;
+    return (
+      (typeof value === "object" && value !== null && #body in value) || isNative(value, "Response")
+    );
   }
 
-  /** The body as text when it never left this object, else undefined. */
-  static textOf(res: Response): string | null | undefined {
-    if (!(#text in res)) return undefined;
+  static json(data: unknown, init?: ResponseInit): Response {
+    return fetchClasses().Response.json(data, init);
+  }
+  static redirect(...args: Parameters<typeof Response.redirect>): Response {
+    return fetchClasses().Response.redirect(...args);
+  }
+  static error(): Response {
+    return fetchClasses().Response.error();
+  }
+
+  /** The body as it was given when it never left this object, else undefined. */
+  static bodyOf(res: Response): string | Uint8Array | null | undefined {
+    if (!(#body in res)) return undefined;
     const light = res as unknown as EventResponse;
-    return light.#native ? undefined : light.#text;
+    return light.#native ? undefined : light.#body;
   }
 
   native(): Response {
-    this.#native ??= new NativeResponse(this.#text, {
+    this.#native ??= nativeResponse(this.#body, {
       status: this.#status,
       statusText: this.#statusText,
-      headers: this.#headers,
+      headers: this.#headers as unknown as Headers,
     });
     return this.#native;
   }
@@ -69,10 +88,19 @@ export class EventResponse {
     return this.#native?.bodyUsed ?? false;
   }
   get headers(): Headers {
-    return this.#native?.headers ?? (this.#headers as Headers);
+    return this.#native?.headers ?? (this.#headers as unknown as Headers);
   }
 }
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/** A body this class keeps (bytes copied, as fetch copies them); undefined for any other. */
+function keptBody(body: ConstructorParameters<typeof Response>[0]) {
+  if (body == null) return null;
+  if (typeof body === "string") return body;
+  if (body instanceof Uint8Array) return new Uint8Array(body);
+  if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0));
+  return undefined;
+}
 for (const name of ["body", "redirected", "type", "url"]) {
   Object.defineProperty(EventResponse.prototype, name, {
     get(this: EventResponse) {
@@ -88,5 +116,4 @@ for (const name of ["arrayBuffer", "blob", "bytes", "clone", "formData", "json",
     },
   });
 }
-Object.setPrototypeOf(EventResponse.prototype, NativeResponse.prototype);
-Object.setPrototypeOf(EventResponse, NativeResponse);
+whenLoaded(({ Response }) => Object.setPrototypeOf(EventResponse.prototype, Response.prototype));

@@ -7,15 +7,19 @@
  * stream back chunk by chunk, every `c.json()` builds a fetch Response with a stream of its
  * own that the adapter reads back, and a binary response is base64-encoded one byte at a
  * time. Here Hono gets a request whose body is the event's bytes (./event-request.ts) and
- * responses keep their text (./event-response.ts); anything that needs a real `Request` or
- * `Response` gets one, built on first use. `hono/aws-lambda` is deprecated in hono 4, and
+ * responses keep their text (./event-response.ts), both with headers of our own
+ * (./event-headers.ts); anything that needs a real `Request` or `Response` gets one, built
+ * on first use. So a cold start whose first request is answered with text never loads
+ * Node's fetch classes (./fetch-classes.ts: ~15 ms). `hono/aws-lambda` is deprecated in hono 4, and
  * it serves five event kinds where we deploy one. packages/functions/test/gateway.test.ts
  * holds the two to the same answers.
  */
 
 import { log } from "../log";
+import { EventHeaders } from "./event-headers";
 import { EventRequest } from "./event-request";
 import { EventResponse } from "./event-response";
+import { installFetchClasses } from "./fetch-classes";
 
 export { EventResponse };
 
@@ -50,12 +54,16 @@ export interface GatewayEnv {
 
 /**
  * A Lambda handler for `app` behind an API Gateway REST API's proxy integration. It makes
- * `EventResponse` the global `Response` (see there).
+ * `EventResponse` the global `Response` and `EventHeaders` the global `Headers` (see
+ * there): a request whose route answers with text loads none of Node's fetch classes.
  */
 export function handle(app: {
   fetch(request: Request, env: GatewayEnv): Response | Promise<Response>;
 }) {
-  globalThis.Response = EventResponse as unknown as typeof Response;
+  installFetchClasses({
+    Headers: EventHeaders as unknown as typeof Headers,
+    Response: EventResponse as unknown as typeof Response,
+  });
   return async (event: RestEvent, lambdaContext?: unknown): Promise<RestResult> => {
     let request: Request;
     try {
@@ -75,7 +83,7 @@ export function handle(app: {
 }
 
 function toRequest(event: RestEvent): Request {
-  const headers = new Headers();
+  const headers = new EventHeaders() as unknown as Headers;
   for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
     for (const value of values ?? []) headers.append(name, headerValue(value));
   }
@@ -138,10 +146,19 @@ async function toResult(res: Response): Promise<RestResult> {
 
 /** The body for the gateway: base64 if binary, read from the stream only if it has one. */
 async function bodyOf(res: Response, binary: boolean): Promise<string> {
-  const text = EventResponse.textOf(res);
-  if (text !== undefined) return binary ? Buffer.from(text ?? "").toString("base64") : (text ?? "");
-  return binary ? Buffer.from(await res.arrayBuffer()).toString("base64") : res.text();
+  const kept = EventResponse.bodyOf(res);
+  if (kept === undefined) {
+    return binary ? Buffer.from(await res.arrayBuffer()).toString("base64") : res.text();
+  }
+  if (typeof kept === "string" || kept === null) {
+    return binary ? Buffer.from(kept ?? "").toString("base64") : (kept ?? "");
+  }
+  const bytes = Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength);
+  return binary ? bytes.toString("base64") : utf8.decode(bytes);
 }
+
+/** As fetch's `text()` decodes: UTF-8, a byte order mark dropped. */
+const utf8 = new TextDecoder();
 
 /** Text goes to the gateway as it is; anything else base64-encoded (as hono's adapter decides). */
 function isBinaryType(type: string): boolean {
