@@ -3,9 +3,9 @@ import { Config } from "@fred/core/config";
 import { UnauthorizedError } from "@fred/core/error";
 import { Token } from "@fred/core/user";
 import type { Context } from "hono";
-import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { isReadOnlyRoute } from "../router";
+import { createMiddleware } from "./create";
 
 /**
  * The bearer token of a request, from `Authorization: Bearer …` or the epx client's

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { createMiddleware } from "hono/factory";
 import { errorResponse } from "../error";
+import { createMiddleware } from "./create";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

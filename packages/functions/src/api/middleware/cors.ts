@@ -1,5 +1,5 @@
 import { cors } from "hono/cors";
-import { createMiddleware } from "hono/factory";
+import { createMiddleware } from "./create";
 import { setOnResponse } from "./response-headers";
 
 const ALLOW_HEADERS = [

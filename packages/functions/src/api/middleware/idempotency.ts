@@ -1,9 +1,9 @@
 import { InvalidError } from "@fred/core/error";
 import { Idempotency } from "@fred/core/idempotency";
 import { lazy } from "@fred/core/util";
-import { createMiddleware } from "hono/factory";
 import * as z from "zod";
 import type { AppEnv } from "../env";
+import { createMiddleware } from "./create";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { log } from "../log";
+import { createMiddleware } from "./create";
 import { setOnResponse } from "./response-headers";
 
 const SAFE_ID = /^[\w.:-]{1,128}$/;
