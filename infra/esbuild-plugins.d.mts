@@ -1,5 +1,6 @@
 import type { Plugin } from "esbuild";
 
 export declare const zodEnglishOnly: Plugin;
+export declare const drizzleColumnsAsImported: Plugin;
 declare const plugins: Plugin[];
 export default plugins;

@@ -19,4 +19,23 @@ export const zodEnglishOnly = {
   },
 };
 
-export default [zodEnglishOnly];
+/**
+ * drizzle's `pgTable` imports every Postgres column type (32 of them: geometry, vectors,
+ * network addresses…) for its callback form, `pgTable("t", (t) => ({ … }))`, so all of them
+ * load with every cold start. Our tables use the object form and import the column types
+ * they use, so the callback's builders are left out; a table written in the callback form
+ * fails at import, and with it every test that touches the database.
+ */
+export const drizzleColumnsAsImported = {
+  name: "drizzle-columns-as-imported",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]drizzle-orm[\\/]pg-core[\\/]columns[\\/]all\.js$/ }, () => ({
+      contents: `export function getPgColumnBuilders() {
+  throw new Error("pgTable's callback form is not bundled (infra/esbuild-plugins.mjs): import the column types and pass an object");
+}`,
+      loader: "js",
+    }));
+  },
+};
+
+export default [zodEnglishOnly, drizzleColumnsAsImported];

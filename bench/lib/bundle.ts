@@ -117,7 +117,8 @@ export async function bundleSource(
   return bundleHandler({ handler, outdir: path.join(workdir, name) });
 }
 
-export { zodEnglishOnly } from "../../infra/esbuild-plugins.mjs";
+/** The plugins infra/api.ts deploys with (sst.aws.Function `nodejs.plugins`). */
+export { default as deployedPlugins } from "../../infra/esbuild-plugins.mjs";
 
 export interface VariantOptions {
   outdir: string;

@@ -5,12 +5,15 @@
  * database, and the API answers real API Gateway REST proxy events.
  */
 
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { build } from "esbuild";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import plugins from "../../../infra/esbuild-plugins.mjs";
 import {
   type Bundle,
   bundleHandler,
@@ -220,5 +223,42 @@ describe("API bundle", () => {
     });
     expect(health?.statusCode).toBe(503);
     expect(JSON.parse(health!.body)).toMatchObject({ status: "unhealthy" });
+  });
+});
+
+describe("the deployed esbuild plugins", () => {
+  it("leave out drizzle's column types our tables do not import; pgTable's callback form fails, saying why", async () => {
+    const outdir = path.join(work, "callback-table");
+    const result = await build({
+      stdin: {
+        contents: `import { pgTable, integer } from "drizzle-orm/pg-core";
+          export const objectForm = pgTable("a", { id: integer() });
+          export const callbackForm = pgTable("b", (t) => ({ id: t.integer() }));`,
+        resolveDir: path.join(ROOT, "packages/core"),
+        loader: "ts",
+      },
+      outdir,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      outExtension: { ".js": ".mjs" },
+      plugins,
+      metafile: true,
+      logLevel: "silent",
+    });
+    // Files with code in the output (the inputs list every file read, tree-shaken or not).
+    const columns = Object.values(result.metafile.outputs)
+      .flatMap((o) => Object.entries(o.inputs))
+      .filter(([f, input]) => f.includes("pg-core/columns/") && input.bytesInOutput > 0)
+      .map(([f]) => f);
+    expect(columns.some((f) => f.endsWith("/integer.js"))).toBe(true);
+    expect(columns.filter((f) => /\/(point|vector|geometry|inet|interval)\.js$/.test(f))).toEqual(
+      [],
+    );
+    const child = spawnSync(process.execPath, [path.join(outdir, "stdin.mjs")], {
+      encoding: "utf8",
+    });
+    expect(child.status).not.toBe(0);
+    expect(child.stderr).toContain("pgTable's callback form is not bundled");
   });
 });
