@@ -9,7 +9,7 @@
  */
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
-import { createDeflate, createGzip, type Deflate, type Gzip } from "node:zlib";
+import type { Deflate, Gzip } from "node:zlib";
 import { JsonText } from "@fred/core/util";
 import type { Context, TypedResponse } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -61,6 +61,8 @@ export async function jsonList<K extends string, T, V extends object>(
       if (!encoding || plainBytes < COMPRESS_FROM) return;
       // Level 1: half the default level's time here, and these lists (runs that differ
       // in a few fields) come out only ~3% larger.
+      // node:zlib loads on the first list that needs it, not with every cold start.
+      const { createDeflate, createGzip } = await import("node:zlib");
       zip = encoding === "gzip" ? createGzip({ level: 1 }) : createDeflate({ level: 1 });
       zip.on("data", (chunk: Buffer) => zipped.push(chunk));
       zipDone = finished(zip); // listens for errors from now on; awaited at the end
