@@ -14,11 +14,11 @@ import {
   bundleApi,
   bundleSource,
   bytesByPackage,
+  deployedPlugins,
   HELLO_HANDLER,
   helloDbHandler,
   sizeOf,
   type Variant,
-  zodEnglishOnly,
 } from "./lib/bundle";
 import { restEvent } from "./lib/lambda";
 import { runTimed } from "./lib/proc";
@@ -27,6 +27,8 @@ import { kib, median, ms, ratio, type Section, summarize, type Target, table } f
 import { createJob } from "./warm";
 
 const RUNNER = path.join(FIXTURES, "cold-child.mjs");
+/** Loads Node's fetch classes before the bundle, as the adapter's import used to. */
+const LOAD_FETCH = { NODE_OPTIONS: "--import=data:text/javascript,globalThis.Headers" };
 const MB = 1_000_000;
 const API_ENTRY = "packages/functions/src/api.ts";
 
@@ -127,6 +129,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   const runs = await interleave(
     {
       api: () => start(bench, api.file, api.exportName, health),
+      fetchAtStart: () => start(bench, api.file, api.exportName, health, LOAD_FETCH),
       hello: () => start(bench, hello.file, hello.exportName, health),
       helloDb: () => start(bench, helloDb.file, helloDb.exportName, health),
       readJob: () => start(bench, api.file, api.exportName, readJob),
@@ -196,7 +199,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   ];
 
   const markdown = [
-    `Both handlers are bundled by \`packages/scripts/src/bundle.ts\` (\`bundleHandler\`: SST's esbuild settings for infra/api.ts — ESM, minified, platform node, target node22, names kept, SST's createRequire banner, code splitting, the zod English-only plugin of infra/esbuild-plugins.mjs). Each sample is a fresh \`node\` process started in the bundle's directory that imports the bundle, hands it one API Gateway REST proxy event — \`GET /health\` unless said otherwise; the API's answer includes a \`select 1\` on a new database connection — and exits; ${n} samples of each, interleaved, after ${warmup} discarded rounds. "Whole process" is measured by the parent (spawn → exit); the other rows are the child's own clock (origin = process start).`,
+    `Both handlers are bundled by \`packages/scripts/src/bundle.ts\` (\`bundleHandler\`: SST's esbuild settings for infra/api.ts — ESM, minified, platform node, target node22, names kept, SST's createRequire banner, code splitting, the esbuild plugins of infra/esbuild-plugins.mjs: zod English-only, drizzle's column types as imported). Each sample is a fresh \`node\` process started in the bundle's directory that imports the bundle, hands it one API Gateway REST proxy event — \`GET /health\` unless said otherwise; the API's answer includes a \`select 1\` on a new database connection — and exits; ${n} samples of each, interleaved, after ${warmup} discarded rounds. "Whole process" is measured by the parent (spawn → exit); the other rows are the child's own clock (origin = process start).`,
     "",
     table(
       [`median of ${n}`, "API", "hello-world", "difference", "ratio"],
@@ -228,6 +231,11 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
         otherRow(
           "API as deployed, a first request reading a job: GET /api/v1/jobs/{id} with a bearer token (token lookup, the job, its uploads and run counts)",
           "readJob",
+          deployedStart,
+        ),
+        otherRow(
+          "as before: API as deployed, GET /health, with Node's fetch classes loaded at start (as its adapter did until it had its own Headers)",
+          "fetchAtStart",
           deployedStart,
         ),
         otherRow(
@@ -283,11 +291,11 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   if (!targets[1]!.met) {
     findings.push(
       `What remains: the API's process takes ${ms(wall("api") - wall("hello"))} ms more than hello-world's (${ratio(apiRatio)}${apiRatio > 2 ? ", over the 2.0× ceiling" : apiRatio > 1.9 ? ", within a few hundredths of the 2.0× ceiling, which is as much as runs on this machine vary" : ""}). ${ms(importDiff)} ms of it is the import: the dependencies' code, read and compiled on every cold start (${diagnosis.depsSummary}), ${ms(diagnosis.own)} ms our own modules, and the database connection's own work, which now starts during the import. ${ms(firstDiff)} ms is the rest of the first event. Opening a connection is mostly work on this process's one thread (node:net and postgres.js code run for the first time, the handshake's messages): a hello-world whose first event opens one postgres.js connection and runs \`select 1\` takes ${ms(firstOf("helloDb"))} ms for it (hello-world: ${ms(firstOf("hello"))} ms) and is by itself ${ratio(toHello("helloDb"))} of hello-world. Starting it early hides only its waiting, and only between the import's synchronous blocks (compiling and evaluating the modules), where the handshake can take its next step: with Postgres ${LINK_MS} ms away, the API's first event grows by ${ms(firstOf("apiFar") - firstOf("api"))} ms and the hello-world-with-a-connection's by ${ms(firstOf("helloDbFar") - firstOf("helloDb"))} ms.`,
-      `1.5× would need the API's process under ${ms(goal)} ms, ${ms(wall("api") - goal)} ms less than now, while our own code's share of the import is ${ms(diagnosis.own)} ms: with zod, drizzle-orm and postgres.js loaded and a database connection opened by the first request, 1.5× of a hello-world is out of reach on this machine. One lever is outside our code: SST sets esbuild's keepNames on every build (a \`__name()\` call for every function and class of every dependency: ${ms(diagnosis.namesImport)} ms of import here); without it the API measures ${ratio(toHello("noNames"))}${toHello("noNames") >= apiRatio ? " (no gain in whole processes this run: the import's saving is within their noise)" : ""}, and only a prebuilt bundle (sst.aws.Function's \`bundle\`) could drop it, at the price of function names in stack traces.`,
+      `1.5× would need the API's process under ${ms(goal)} ms, ${ms(wall("api") - goal)} ms less than now; our own code's share of the import is ${ms(diagnosis.own)} ms, and the rest is compiling and running the dependencies every request needs (zod, drizzle-orm, postgres.js) and opening the database connection. One lever is outside our code: SST sets esbuild's keepNames on every build (a \`__name()\` call for every function and class of every dependency: ${ms(diagnosis.namesImport)} ms of import here); without it the API measures ${ratio(toHello("noNames"))}${toHello("noNames") >= apiRatio ? " (no gain in whole processes this run: the import's saving is within their noise)" : ""}, and only a prebuilt bundle (sst.aws.Function's \`bundle\`) could drop it, at the price of function names in stack traces.`,
     );
   }
   findings.push(
-    `Both processes load Node's own fetch implementation (undici), which Node does on first use of \`Headers\`, \`Request\` or \`Response\`: ${ms(fetchLoad)} ms in a bare Node process (median of ${quick ? 3 : 11}). hello-world loads it on its first event (hono's Lambda adapter builds a \`Headers\` for every event): most of its ${ms(firstOf("hello"))} ms first event. The API loads it during its import, where its adapter (packages/functions/src/api/gateway/) builds its lightweight Request and Response on Node's: hence its short first event. Hono's responses are fetch Responses, so any Hono handler pays it: part of the floor, not of our difference.`,
+    `Done: a request answered with text loads none of Node's fetch classes (undici, and the web streams under it), which Node loads on first use of any of \`Headers\`, \`Request\` or \`Response\`: ${ms(fetchLoad)} ms in a bare Node process (median of ${quick ? 3 : 11}). The adapter (packages/functions/src/api/gateway/) has a \`Headers\` of its own (event-headers.ts; packages/functions/test/event-headers.test.ts holds it to Node's on random sequences of calls), installs it and its text \`Response\` as the globals hono's code uses, and asks for Node's classes (fetch-classes.ts) only for what needs a real one: a stream body, \`signal\`, \`clone()\`. Its classes were built on Node's before, which loaded them during the import. Same rounds, whole process: ${ms(wall("fetchAtStart"))} → ${ms(wall("api"))} ms (${ratio(toHello("fetchAtStart"))} → ${ratio(apiRatio)} of hello-world), and a first request reading a job is now ${ratio(toHello("readJob"))}. hello-world loads them on its first event (hono's Lambda adapter builds a \`Headers\` for every event): most of its ${ms(firstOf("hello"))} ms first event. packages/functions/test/bundle.test.ts checks that a cold process answering /health, a job registration, a job list, a 401 and a 405 has not loaded them.`,
     `A first request that reads a job measures ${ratio(toHello("readJob"))} of hello-world${toHello("readJob") > 2 ? ", over 2.0×" : ""} (first event ${ms(firstOf("readJob"))} ms against /health's ${ms(firstOf("api"))} ms): it builds that route's validators and core's input schemas, runs drizzle's query building and zod's parsers for the first time, and makes two round trips (the token, which a fresh process has not verified before; then the job, its uploads and run counts together) where /health makes one. Laziness helps it less than /health: it skips only the schemas and code of the routes it does not serve.`,
   );
   return {
@@ -312,15 +320,17 @@ async function fetchLoadMs(bench: Bench, n: number): Promise<number> {
 
 /**
  * What the API loads at start, one group at a time (each stage imports everything of the
- * one before), built as deployed (splitting, zod English-only). Each bundle is imported in
+ * one before), built as deployed (splitting, our esbuild plugins). Each bundle is imported in
  * fresh processes; the difference between two stages is what that group adds.
  */
 const STAGES: [label: string, code: string][] = [
   [
-    "hono + hono/aws-lambda",
-    `import { Hono } from "hono"; import { handle } from "hono/aws-lambda";
-     import { createMiddleware } from "hono/factory";
-     keep(Hono, handle, createMiddleware);`,
+    "hono (hono/tiny's Hono, the middleware and helpers we use)",
+    `import { Hono } from "hono/tiny"; import { cors } from "hono/cors";
+     import { bodyLimit } from "hono/body-limit"; import { compress } from "hono/compress";
+     import { validator } from "hono/validator"; import { matchedRoutes } from "hono/route";
+     import { HTTPException } from "hono/http-exception";
+     keep(Hono, cors, bodyLimit, compress, validator, matchedRoutes, HTTPException);`,
   ],
   [
     "+ zod (the schema kinds our code uses)",
@@ -367,14 +377,14 @@ const isS3Sdk = (pkg: string) =>
 /** The API entry built as deployed (with its metafile), as one file without plugins, without keepNames; stages. */
 async function buildVariants(dir: string) {
   const entry = { file: API_ENTRY };
-  const deployedOptions = { entry, plugins: [zodEnglishOnly], splitting: true };
+  const deployedOptions = { entry, plugins: deployedPlugins, splitting: true };
   const stages: Variant[] = [];
   for (const [i] of STAGES.entries()) {
     stages.push(
       await buildVariant({
         outdir: path.join(dir, `v-stage-${i}`),
         entry: { code: stageSource(i) },
-        plugins: [zodEnglishOnly],
+        plugins: deployedPlugins,
         splitting: true,
       }),
     );
@@ -438,7 +448,7 @@ async function diagnose(
   const stageAdds = (i: number) => imp(`stage${i}`) - (i === 0 ? 0 : imp(`stage${i - 1}`));
 
   const variantRows = [
-    ["as deployed (`bundleHandler`: splitting, zod English-only)", deployed, imp("deployed")],
+    ["as deployed (`bundleHandler`: splitting, our esbuild plugins)", deployed, imp("deployed")],
     ["without the bundling fixes: one file, no plugins", before, imp("before")],
     ["as deployed, without keepNames (what-if)", noNames, imp("noNames")],
   ] as const;
@@ -486,7 +496,7 @@ async function diagnose(
   ].join("\n");
 
   const done: string[] = [
-    `Done: code splitting and zod English-only (infra/api.ts \`nodejs: { splitting: true, plugins: "./infra/esbuild-plugins.mjs" }\`; \`bundleHandler\` builds the same way, so the bundle tests load what Lambda loads). The S3 SDK (${kib(sdkLater)}) sits in chunks loaded on the first presign (${kib(sdkAtStart)} of it at start) ${beforeLocales > 1024 ? `and zod's other locales are gone (${kib(beforeLocales)} in the build without the plugin)` : 'and zod loads only what our code uses (`import * as z from "zod"` lets esbuild drop the rest, its other locales among them; the plugin keeps them out should anything import zod whole)'}. Measured against a build without splitting and plugins: loaded at start ${kib(before.startBytes)} → ${kib(deployed.startBytes)}, import ${ms(imp("before"))} → ${ms(imp("deployed"))} ms.`,
+    `Done: code splitting, zod English-only and drizzle's column types as imported (infra/api.ts \`nodejs: { splitting: true, plugins: "./infra/esbuild-plugins.mjs" }\`; \`bundleHandler\` builds the same way, so the bundle tests load what Lambda loads). The S3 SDK (${kib(sdkLater)}) sits in chunks loaded on the first presign (${kib(sdkAtStart)} of it at start) ${beforeLocales > 1024 ? `and zod's other locales are gone (${kib(beforeLocales)} in the build without the plugin)` : 'and zod loads only what our code uses (`import * as z from "zod"` lets esbuild drop the rest, its other locales among them; the plugin keeps them out should anything import zod whole)'}, and drizzle's \`pgTable\` no longer brings all 32 Postgres column types (its callback form's builders, which our tables do not use). Measured against a build without splitting and plugins: loaded at start ${kib(before.startBytes)} → ${kib(deployed.startBytes)}, import ${ms(imp("before"))} → ${ms(imp("deployed"))} ms.`,
     `Done: nothing of ours is built before it is needed. Routes declare their zod schemas behind functions (packages/functions/src/api/router.ts): a route builds its validators (hono's validator and zod, as @hono/zod-openapi would) on its first request; core's \`fn()\` builds its schema on the first call. Scalar loads only for /docs; Hono's PatternRouter builds no regular expression of all routes on the first request (each route's own is built as it is added). The Lambda entry starts the database connection before it imports the app (\`connectEarly()\`, then a top-level \`await import()\`). Our own modules now add ${ms(own)} ms to the import (${ms(core)} ms packages/core: drizzle's table objects, the status enums and the id schema that are still built at import; ${ms(routes)} ms packages/functions) on top of the ${ms(depsAlone)} ms of the dependencies alone.`,
   ];
   done.push(
