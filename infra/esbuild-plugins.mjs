@@ -4,6 +4,19 @@
 import path from "node:path";
 
 /**
+ * `build.onLoad` for the files whose path matches `pattern`. SST's bridge to these plugins
+ * (.sst/platform/functions/nodejs-runtime/plugin.mjs, sst 3.19) tests a filter against
+ * the message it received rather than the file's path, that is against the string
+ * "undefined", while esbuild tests it against the path. So the filter lets both through
+ * (no real file's path is "undefined") and the callback checks the path itself.
+ * packages/functions/test/bundle.test.ts holds both ways to the same loads.
+ */
+function onLoadFile(build, pattern, load) {
+  const filter = new RegExp(`(?:${pattern.source})|^undefined$`);
+  build.onLoad({ filter }, (args) => (pattern.test(args.path) ? load(args) : undefined));
+}
+
+/**
  * zod re-exports its ~50 locale tables as a namespace (`export * as locales`), which
  * esbuild cannot tree-shake: 261 KiB of the API bundle. We only use English (zod's
  * default), so the locales index is reduced to that one.
@@ -11,7 +24,7 @@ import path from "node:path";
 export const zodEnglishOnly = {
   name: "zod-english-only",
   setup(build) {
-    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+    onLoadFile(build, /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/, (args) => ({
       contents: `export { default as en } from "./en.js";`,
       resolveDir: path.dirname(args.path),
       loader: "js",
@@ -29,7 +42,7 @@ export const zodEnglishOnly = {
 export const drizzleColumnsAsImported = {
   name: "drizzle-columns-as-imported",
   setup(build) {
-    build.onLoad({ filter: /[\\/]drizzle-orm[\\/]pg-core[\\/]columns[\\/]all\.js$/ }, () => ({
+    onLoadFile(build, /[\\/]drizzle-orm[\\/]pg-core[\\/]columns[\\/]all\.js$/, () => ({
       contents: `export function getPgColumnBuilders() {
   throw new Error("pgTable's callback form is not bundled (infra/esbuild-plugins.mjs): import the column types and pass an object");
 }`,

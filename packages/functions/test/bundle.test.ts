@@ -5,11 +5,12 @@
  * database, and the API answers real API Gateway REST proxy events.
  */
 
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { builtinModules } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { build } from "esbuild";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -260,5 +261,51 @@ describe("the deployed esbuild plugins", () => {
     });
     expect(child.status).not.toBe(0);
     expect(child.stderr).toContain("pgTable's callback form is not bundled");
+  });
+
+  it("are applied by SST's own bridge, as sst deploy runs them", async () => {
+    // sst deploy builds in Go and hands every file to .sst/platform's plugin.mjs, which
+    // runs our plugins in Node: the same loads must come back from it.
+    execFileSync(process.execPath, ["--import", "tsx", "packages/scripts/src/sst-install.ts"], {
+      cwd: ROOT,
+      stdio: "ignore",
+    });
+    const bridge = spawn(
+      process.execPath,
+      [
+        ".sst/platform/functions/nodejs-runtime/plugin.mjs",
+        path.join(ROOT, "infra/esbuild-plugins.mjs"),
+      ],
+      { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] },
+    );
+    try {
+      const inCore = (file: string) =>
+        createRequire(path.join(ROOT, "packages/core/package.json")).resolve(file);
+      const files = [
+        path.join(path.dirname(inCore("zod")), "v4/locales/index.js"),
+        path.join(path.dirname(inCore("drizzle-orm/pg-core")), "columns/all.js"),
+        inCore("drizzle-orm/pg-core"),
+      ];
+      const replies = new Map<number, { contents?: string }>();
+      const lines = createInterface({ input: bridge.stdout! });
+      const all = new Promise<void>((resolve) =>
+        lines.on("line", (line) => {
+          const reply = JSON.parse(line) as { id: number; value: { contents?: string } };
+          replies.set(reply.id, reply.value);
+          if (replies.size === files.length) resolve();
+        }),
+      );
+      // As SST's Go side sends them (pkg/runtime/node/plugin.go).
+      files.forEach((file, id) => {
+        const value = { path: file, namespace: "file", suffix: "", pluginData: null, with: {} };
+        bridge.stdin!.write(`${JSON.stringify({ id, command: "load", value })}\n`);
+      });
+      await all;
+      expect(replies.get(0)?.contents).toContain('export { default as en } from "./en.js"');
+      expect(replies.get(1)?.contents).toContain("pgTable's callback form is not bundled");
+      expect(replies.get(2)).toEqual({});
+    } finally {
+      bridge.kill();
+    }
   });
 });
