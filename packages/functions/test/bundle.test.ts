@@ -11,6 +11,7 @@ import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { gunzipSync } from "node:zlib";
 import { build } from "esbuild";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -158,24 +159,51 @@ describe("API bundle", () => {
 
   it("answers a cold start's first requests without loading Node's fetch classes", async () => {
     // Node loads Headers, Request and Response (undici, web streams) on first use of any:
-    // ~15 ms of a cold start. Requests answered with text need none of them.
+    // ~15 ms of a cold start. Requests answered with text or bytes need none of them.
     const { User } = await import("@fred/core/user");
+    const { runRequest } = await import("./helpers");
     const { token } = await User.provision({ name: "cold" });
     const auth = { authorization: `Bearer ${token.token}`, "content-type": "application/json" };
+    const origin = process.env.ALLOWED_ORIGINS!.split(",")[0]!;
+    // A job with 100 runs, from another process: its page is long enough to be compressed.
+    const [created] = await invokeBundle<ProxyResult>(
+      bundle,
+      [restEvent("POST", "/api/v1/jobs", { headers: auth, body: '{"name":"cold"}' })],
+      { env: appEnv() },
+    );
+    const jobId = JSON.parse(created!.body).id as number;
+    const runs = Array.from({ length: 100 }, () => runRequest(jobId));
+    await invokeBundle(
+      bundle,
+      [restEvent("POST", "/api/v1/runs", { headers: auth, body: JSON.stringify({ runs }) })],
+      { env: appEnv() },
+    );
     const { results, builtins } = await runBundle<ProxyResult>(
       bundle,
       [
         restEvent("GET", "/health"),
         restEvent("POST", "/jobs/register", { headers: auth, body: '{"tags":["cold"]}' }),
-        restEvent("GET", "/api/v1/jobs", { headers: auth }),
+        restEvent("POST", "/api/v1/jobs", {
+          headers: { ...auth, "idempotency-key": "cold-1" },
+          body: '{"name":"once"}',
+        }),
+        restEvent("GET", `/api/v1/jobs/${jobId}/runs`, {
+          headers: { ...auth, "accept-encoding": "gzip" },
+        }),
+        restEvent("OPTIONS", "/api/v1/jobs", {
+          headers: { origin, "access-control-request-method": "POST" },
+        }),
         restEvent("GET", "/api/v1/jobs"),
         restEvent("DELETE", "/health"),
       ],
       { env: appEnv() },
     );
-    expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 401, 405]);
-    expect(JSON.parse(results[2]!.body).jobs).toHaveLength(1);
-    expect(results[3]!.multiValueHeaders?.["www-authenticate"]).toBeDefined();
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200, 201, 200, 204, 401, 405]);
+    expect(results[3]!.multiValueHeaders?.["content-encoding"]).toEqual(["gzip"]);
+    const page = JSON.parse(gunzipSync(Buffer.from(results[3]!.body, "base64")).toString());
+    expect(page.runs).toHaveLength(100);
+    expect(results[4]!.multiValueHeaders?.["access-control-allow-origin"]).toEqual([origin]);
+    expect(results[5]!.multiValueHeaders?.["www-authenticate"]).toBeDefined();
     expect(builtins.filter((m) => m.includes("undici"))).toEqual([]);
   });
 

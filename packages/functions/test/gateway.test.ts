@@ -254,6 +254,52 @@ describe("the adapter's Request and Response", () => {
       })(),
     });
   });
+  /** What code reading a response sees: clones, reads, second reads, bodyUsed. */
+  async function reads(make: () => Response) {
+    const outcome = (work: () => Promise<unknown>) =>
+      work().then(
+        (v) => (v instanceof ArrayBuffer ? [...new Uint8Array(v)] : v),
+        (e: Error) => e.constructor.name,
+      );
+    const a = make();
+    const copy = a.clone();
+    const b = make();
+    const c = make();
+    return {
+      copy: await outcome(() => copy.text()),
+      text: await outcome(() => a.text()),
+      again: await outcome(() => a.text()),
+      used: a.bodyUsed,
+      cloneUsed: (() => {
+        try {
+          a.clone();
+          return "cloned";
+        } catch (e) {
+          return (e as Error).constructor.name;
+        }
+      })(),
+      blobUsed: await outcome(() => a.blob()),
+      json: await outcome(() => b.json()),
+      bytes: await outcome(() => c.arrayBuffer()),
+      headers: [...c.headers],
+      status: [c.status, c.statusText, c.ok],
+    };
+  }
+  probe.get("/reads", async (c) => {
+    const bodies: [string, () => ConstructorParameters<typeof Response>[0]][] = [
+      ["text", () => '{"a":"ü"}'],
+      ["bytes", () => new TextEncoder().encode('\ufeff{"b":2}')],
+      ["view", () => new TextEncoder().encode('xx{"v":1}').subarray(2)],
+    ];
+    const out: Record<string, unknown> = {};
+    for (const [name, body] of bodies) {
+      const init = { status: 202, statusText: "Taken", headers: { "x-a": "1" } };
+      const ours = await reads(() => new Response(body(), init));
+      expect(ours).toEqual(await reads(() => new NativeResponse(body(), init)));
+      out[name] = ours.json;
+    }
+    return c.json(out);
+  });
   probe.get("/bodiless", (c) =>
     c.json({ body: c.req.raw.body, used: c.req.raw.bodyUsed, text: null as string | null }),
   );
@@ -312,6 +358,11 @@ describe("the adapter's Request and Response", () => {
       noContent: 204,
       noContentWithBody: "TypeError",
     });
+  });
+
+  it("reads text and byte bodies as a real Response does: clones, second reads, JSON", async () => {
+    const answer = await serve(restEvent("GET", "/reads"));
+    expect(body(answer)).toEqual({ text: { a: "ü" }, bytes: { b: 2 }, view: { v: 1 } });
   });
 
   it("never takes the URL's host from the Host header", async () => {

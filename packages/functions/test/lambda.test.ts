@@ -205,6 +205,47 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     expect(JSON.parse(small.body).runs).toHaveLength(1);
   });
 
+  it("compresses a long page of a job's runs for a client that accepts it, not a short one", async () => {
+    const { token } = await makeUser();
+    const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const created = await handler(
+      restEvent("POST", "/api/v1/jobs", { headers: auth, body: '{"name":"paged"}' }),
+      {} as never,
+    );
+    const jobId = json(created).id as number;
+    const runs = Array.from({ length: 200 }, () => runRequest(jobId));
+    await handler(
+      restEvent("POST", "/api/v1/runs", { headers: auth, body: JSON.stringify({ runs }) }),
+      {} as never,
+    );
+    const page = (limit: number, extra: Record<string, string> = {}) =>
+      handler(
+        restEvent("GET", `/api/v1/jobs/${jobId}/runs`, {
+          headers: { ...auth, ...extra },
+          query: { limit: [String(limit)] },
+        }),
+        {} as never,
+      );
+
+    const plain = await page(200);
+    expect(plain.isBase64Encoded).toBe(false);
+    expect(JSON.parse(plain.body).runs).toHaveLength(200);
+    expect(header(plain, "vary")).toMatch(/\bAccept-Encoding\b/);
+    const gzipped = await page(200, { "accept-encoding": "gzip, deflate" });
+    expect(header(gzipped, "content-encoding")).toBe("gzip");
+    expect(header(gzipped, "vary")).toMatch(/\bAccept-Encoding\b/);
+    const bytes = Buffer.from(gzipped.body, "base64");
+    expect(bytes.length).toBeLessThan(plain.body.length / 5);
+    expect(gunzipSync(bytes).toString()).toBe(plain.body);
+    const deflated = await page(200, { "accept-encoding": "deflate" });
+    expect(inflateSync(Buffer.from(deflated.body, "base64")).toString()).toBe(plain.body);
+    // Under 8 KiB: not worth compressing.
+    const short = await page(2, { "accept-encoding": "gzip" });
+    expect(short.isBase64Encoded).toBe(false);
+    expect(header(short, "content-encoding")).toBeUndefined();
+    expect(JSON.parse(short.body).runs).toHaveLength(2);
+  });
+
   it("gzips a job's result URLs, written a page of presigned URLs at a time", async () => {
     const { headers, jobId } = await epxJob();
     const ids: number[] = [];

@@ -9,6 +9,7 @@
  */
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
+import { promisify } from "node:util";
 import type { Deflate, Gzip } from "node:zlib";
 import { JsonText } from "@fred/core/util";
 import type { Context, TypedResponse } from "hono";
@@ -94,6 +95,27 @@ export async function jsonList<K extends string, T, V extends object>(
   zip.end();
   await zipDone;
   const body = Buffer.concat(zipped);
+  return typed(c.body(body, 200, { ...headers, "content-encoding": encoding }));
+}
+
+/**
+ * `c.json(value, 200)`, compressed as `jsonList` compresses (from COMPRESS_FROM bytes, when
+ * the client accepts gzip or deflate), for a response that is held whole anyway: a page.
+ */
+export async function compressedJson<T>(
+  c: Context,
+  value: T,
+): Promise<Response & TypedResponse<JSONParsed<T>, 200, "json">> {
+  const text = JSON.stringify(value);
+  const encoding = acceptedEncoding(c.req.header("accept-encoding"));
+  const headers = { "content-type": "application/json", vary: "Accept-Encoding" };
+  const typed = (res: Response) => res as Response & TypedResponse<JSONParsed<T>, 200, "json">;
+  if (!encoding || Buffer.byteLength(text) < COMPRESS_FROM) {
+    return typed(c.body(text, 200, headers));
+  }
+  const { deflate, gzip } = await import("node:zlib");
+  const zip = promisify(encoding === "gzip" ? gzip : deflate);
+  const body = await zip(text, { level: 1 });
   return typed(c.body(body, 200, { ...headers, "content-encoding": encoding }));
 }
 

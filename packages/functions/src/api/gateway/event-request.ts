@@ -1,8 +1,5 @@
+import { unusable, utf8 } from "./body";
 import { fetchClasses, whenLoaded } from "./fetch-classes";
-
-const unusable = () => new TypeError("Body is unusable: Body has already been read");
-/** As fetch decodes text: UTF-8, a byte order mark dropped. */
-const utf8 = new TextDecoder();
 
 /**
  * What Hono and our middleware read of a request, with the body as the event's bytes.

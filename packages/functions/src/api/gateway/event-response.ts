@@ -1,3 +1,4 @@
+import { unusable, utf8 } from "./body";
 import { EventHeaders } from "./event-headers";
 import { fetchClasses, isNative, whenLoaded } from "./fetch-classes";
 
@@ -19,6 +20,7 @@ export class EventResponse {
   #statusText = "";
   #headers: EventHeaders | undefined;
   #native: Response | undefined;
+  #used = false;
 
   constructor(body?: ConstructorParameters<typeof Response>[0], init?: ResponseInit) {
     const status = init?.status ?? 200;
@@ -58,15 +60,15 @@ export class EventResponse {
     return fetchClasses().Response.error();
   }
 
-  /** The body as it was given when it never left this object, else undefined. */
+  /** The body as it was given when it was never read nor left this object, else undefined. */
   static bodyOf(res: Response): string | Uint8Array | null | undefined {
     if (!(#body in res)) return undefined;
     const light = res as unknown as EventResponse;
-    return light.#native ? undefined : light.#body;
+    return light.#native || light.#used ? undefined : light.#body;
   }
 
   native(): Response {
-    this.#native ??= nativeResponse(this.#body, {
+    this.#native ??= nativeResponse(this.#used ? null : this.#body, {
       status: this.#status,
       statusText: this.#statusText,
       headers: this.#headers as unknown as Headers,
@@ -85,7 +87,48 @@ export class EventResponse {
     return status >= 200 && status < 300;
   }
   get bodyUsed(): boolean {
-    return this.#native?.bodyUsed ?? false;
+    return this.#used || (this.#native?.bodyUsed ?? false);
+  }
+  /** No body, no stream: what hono's `c.res = …` asks of the response it replaces. */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#body === null && !this.#native) return null;
+    return this.native().body;
+  }
+
+  /** The kept body, once, unless a real Response has taken it over (then undefined). */
+  #read(): Promise<string | Uint8Array> | undefined {
+    if (this.#native) return undefined;
+    if (this.#used) return Promise.reject(unusable());
+    this.#used = true;
+    return Promise.resolve(this.#body ?? "");
+  }
+  text(): Promise<string> {
+    return this.#read()?.then(textOf) ?? this.native().text();
+  }
+  json(): Promise<unknown> {
+    return this.#read()?.then((b) => JSON.parse(textOf(b))) ?? this.native().json();
+  }
+  arrayBuffer(): Promise<ArrayBuffer> {
+    const read = this.#read();
+    if (!read) return this.native().arrayBuffer();
+    return read.then((b) => bytesOf(b).slice().buffer as ArrayBuffer);
+  }
+  bytes(): Promise<Uint8Array> {
+    const read = this.#read();
+    if (!read)
+      return this.native()
+        .arrayBuffer()
+        .then((b) => new Uint8Array(b));
+    return read.then((b) => bytesOf(b).slice());
+  }
+  clone(): Response {
+    if (this.#native) return this.#native.clone();
+    if (this.#used) throw unusable();
+    return new EventResponse(this.#body, {
+      status: this.#status,
+      statusText: this.#statusText,
+      headers: this.#headers as unknown as Headers,
+    }) as unknown as Response;
   }
   get headers(): Headers {
     return this.#native?.headers ?? (this.#headers as unknown as Headers);
@@ -101,16 +144,21 @@ function keptBody(body: ConstructorParameters<typeof Response>[0]) {
   if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0));
   return undefined;
 }
-for (const name of ["body", "redirected", "type", "url"]) {
+const textOf = (body: string | Uint8Array) => (typeof body === "string" ? body : utf8.decode(body));
+const bytesOf = (body: string | Uint8Array) =>
+  typeof body === "string" ? new TextEncoder().encode(body) : body;
+
+for (const name of ["redirected", "type", "url"]) {
   Object.defineProperty(EventResponse.prototype, name, {
     get(this: EventResponse) {
       return this.native()[name as keyof Response];
     },
   });
 }
-for (const name of ["arrayBuffer", "blob", "bytes", "clone", "formData", "json", "text"]) {
+for (const name of ["blob", "formData"]) {
   Object.defineProperty(EventResponse.prototype, name, {
     value(this: EventResponse) {
+      if (this.bodyUsed) return Promise.reject(unusable());
       const native = this.native();
       return (native[name as keyof Response] as () => unknown).call(native);
     },

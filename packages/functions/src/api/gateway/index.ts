@@ -16,6 +16,7 @@
  */
 
 import { log } from "../log";
+import { utf8 } from "./body";
 import { EventHeaders } from "./event-headers";
 import { EventRequest } from "./event-request";
 import { EventResponse } from "./event-response";
@@ -156,9 +157,6 @@ async function bodyOf(res: Response, binary: boolean): Promise<string> {
   const bytes = Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength);
   return binary ? bytes.toString("base64") : utf8.decode(bytes);
 }
-
-/** As fetch's `text()` decodes: UTF-8, a byte order mark dropped. */
-const utf8 = new TextDecoder();
 
 /** Text goes to the gateway as it is; anything else base64-encoded (as hono's adapter decides). */
 function isBinaryType(type: string): boolean {

@@ -3,8 +3,8 @@ import { Run } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
 import { Id, lazy } from "@fred/core/util";
 import * as z from "zod";
+import { compressedJson } from "../json-list";
 import { requireUser } from "../middleware/auth";
-import { compressed } from "../middleware/compress";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { JobView, jobView, RunView, runView, UploadView, uploadView } from "../view";
@@ -19,7 +19,6 @@ const Cursor = lazy(() =>
 export const jobs = router();
 // Hono's "/x/*" matches "/x" too: one registration covers the collection and its items.
 jobs.use("/api/v1/jobs/*", requireUser);
-jobs.on("GET", "/api/v1/jobs/:job_id/runs", compressed);
 
 jobs.openapi(
   {
@@ -182,6 +181,7 @@ jobs.openapi(
       jobId: c.req.valid("param").job_id,
       userId: c.get("user").id,
     });
-    return c.json({ runs: page.items.map(runView), nextCursor: page.nextCursor }, 200);
+    // A page of 1000 runs is ~300 KiB of JSON: compressed for clients that accept it.
+    return compressedJson(c, { runs: page.items.map(runView), nextCursor: page.nextCursor });
   },
 );
