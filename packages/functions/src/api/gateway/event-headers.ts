@@ -1,18 +1,24 @@
-import { isNative } from "./fetch-classes";
+import { isNative, whenLoaded } from "./fetch-classes";
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 /** NUL, a line break, or a character no byte holds: what a header value may not contain. */
 const INVALID_VALUE = /[\0\n\r]|[^\0-\xff]/;
 
+/** As Web IDL's ByteString takes a value: converted to a string, a symbol refused. */
+function byteString(value: unknown): string {
+  if (typeof value === "symbol") throw new TypeError("Headers: a symbol is not a string");
+  return String(value);
+}
+
 function checkedName(name: unknown): string {
-  const text = String(name);
+  const text = byteString(name);
   if (!TOKEN.test(text)) throw new TypeError(`Headers: invalid header name "${text}"`);
   return text.toLowerCase();
 }
 
 function checkedValue(value: unknown): string {
-  const text = String(value).replace(EDGE_WHITESPACE, "");
+  const text = byteString(value).replace(EDGE_WHITESPACE, "");
   if (INVALID_VALUE.test(text)) throw new TypeError(`Headers: invalid header value "${text}"`);
   return text;
 }
@@ -20,7 +26,8 @@ function checkedValue(value: unknown): string {
 /**
  * The fetch standard's `Headers`, as Node's behaves: names case-insensitive and checked,
  * values trimmed and checked (TypeError otherwise), appended values joined by ", " but
- * `set-cookie` kept apart, iterated sorted by name. Ours so that a request and its response
+ * `set-cookie` kept apart, iterated sorted by name (a snapshot, where Node's iterators read
+ * the headers as they change). Ours so that a request and its response
  * need none of Node's fetch classes (./fetch-classes.ts); installed as the global `Headers`
  * by `handle()` (./index.ts). packages/functions/test/event-headers.test.ts holds it to
  * Node's on random sequences of calls.
@@ -34,11 +41,8 @@ export class EventHeaders {
     if (init === null || (typeof init !== "object" && typeof init !== "function")) {
       throw new TypeError("Headers: init must be a sequence of pairs or a record");
     }
-    if (#values in init) {
-      this.#values = new Map(init.#values);
-      this.#cookies = [...init.#cookies];
-      return;
-    }
+    // Another Headers (ours or Node's) too: pair by pair, each value checked and trimmed
+    // again, as Node copies one (two empty values combined, `, `, come out as `,`).
     if (typeof (init as Iterable<unknown>)[Symbol.iterator] === "function") {
       for (const pair of init as Iterable<Iterable<unknown>>) {
         if (typeof pair !== "object" || pair === null || !(Symbol.iterator in pair)) {
@@ -145,3 +149,4 @@ export class EventHeaders {
     return Object.fromEntries(this.#pairs());
   }
 }
+whenLoaded(({ Headers }) => Object.setPrototypeOf(EventHeaders.prototype, Headers.prototype));

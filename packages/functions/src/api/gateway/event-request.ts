@@ -38,6 +38,9 @@ export class EventRequest {
   get bodyUsed() {
     return this.#used || (this.#native?.bodyUsed ?? false);
   }
+  get [Symbol.toStringTag]() {
+    return "Request";
+  }
   get signal() {
     return this.native().signal;
   }

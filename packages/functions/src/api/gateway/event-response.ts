@@ -130,6 +130,9 @@ export class EventResponse {
       headers: this.#headers as unknown as Headers,
     }) as unknown as Response;
   }
+  get [Symbol.toStringTag]() {
+    return "Response";
+  }
   get headers(): Headers {
     return this.#native?.headers ?? (this.#headers as unknown as Headers);
   }
