@@ -62,6 +62,21 @@ describe("runs", () => {
     expect(await Run.get({ userId: user.id, runId: runs[0]!.id })).toEqual(runs[0]);
   });
 
+  it("answers a submission with each run as stored, every column, across jobs", async () => {
+    const { user } = await makeUser();
+    const [a, b] = [await Job.create({ userId: user.id }), await Job.create({ userId: user.id })];
+    for (const epxClientVersion of ["1.2.2", undefined]) {
+      const sent = [runRequest(a.id), runRequest(b.id), runRequest(a.id, { size: "cold" })];
+      const runs = await Run.submit({ userId: user.id, epxClientVersion, runs: sent });
+      expect(runs.map((r) => r.jobId)).toEqual([a.id, b.id, a.id]);
+      for (const run of runs) {
+        const stored = await Run.get({ userId: user.id, runId: run.id });
+        expect(Object.keys(run).sort()).toEqual(Object.keys(stored).sort());
+        expect(run).toEqual(stored);
+      }
+    }
+  });
+
   it("lists each run's request as the JSON text it was stored as", async () => {
     const { user } = await makeUser();
     const job = await Job.create({ userId: user.id });

@@ -5,8 +5,10 @@ import {
   eq,
   getTableColumns,
   inArray,
+  is,
   isNotNull,
   notInArray,
+  SQL,
   sql,
 } from "drizzle-orm";
 import * as z from "zod";
@@ -39,19 +41,38 @@ export namespace Run {
     }),
   );
 
-  /** The columns a submission returns: all but `request`, which is the input's own. */
-  const submitted = lazy(() =>
-    sql.join(
-      Object.values(getTableColumns(runTable))
-        .filter((c) => c !== runTable.request)
-        .map((c) => sql.identifier(c.name)),
-      sql`, `,
-    ),
-  );
+  /** The columns a submission writes, from its input. */
+  const written = (): Column[] => [
+    runTable.jobId,
+    runTable.userId,
+    runTable.request,
+    runTable.epxClientVersion,
+  ];
+
+  /**
+   * A new run's other columns: what Postgres computes (its identity, SQL defaults such as
+   * the times) is read back with the run's job, to pair each row with its request; the
+   * rest are known without reading them (a plain default, such as the status, or null).
+   */
+  const unwritten = lazy(() => {
+    const columns = Object.entries(getTableColumns(runTable) as Record<string, Column>).filter(
+      ([, c]) => !written().includes(c),
+    );
+    const computed = ([, c]: [string, Column]) => c.generatedIdentity || is(c.default, SQL);
+    return {
+      returned: [["jobId", runTable.jobId], ...columns.filter(computed)] as [string, Column][],
+      known: Object.fromEntries(
+        columns
+          .filter((c) => !computed(c))
+          .map(([key, c]) => [key, c.hasDefault ? c.default : null]),
+      ),
+    };
+  });
 
   // The jobs are matched with `= any(array(…))`, not `in (select …)`: the planner knows the
   // array's length and looks them up by id. For the subquery it guessed 100 rows, and from a
-  // few thousand jobs in the table it read all of them on every submission.
+  // few thousand jobs in the table it read all of them on every submission. Each run's job
+  // comes as a list beside the runs (ROWS FROM zips the two), not read out of its JSON.
   const insertRuns = statement(
     (bind) => sql`
       with open as (
@@ -62,11 +83,17 @@ export namespace Run {
         for share
       )
       insert into ${runTable} (job_id, user_id, request, epx_client_version)
-      select (r.run ->> 'jobId')::bigint, ${bind("userId")}, r.run, ${bind("epxClientVersion")}
-      from json_array_elements(${bind("runs")}::json) with ordinality as r(run, n)
+      select r.job_id, ${bind("userId")}, r.run, ${bind("epxClientVersion")}
+      from rows from (
+        json_array_elements(${bind("runs")}::json),
+        unnest(string_to_array(${bind("runJobIds")}, ',')::bigint[])
+      ) with ordinality as r(run, job_id, n)
       where (select count(*) from open) = ${bind("jobCount")}
       order by r.n
-      returning ${submitted()}`,
+      returning ${sql.join(
+        unwritten().returned.map(([, c]) => sql.identifier(c.name)),
+        sql`, `,
+      )}`,
   );
 
   /**
@@ -74,7 +101,7 @@ export namespace Run {
    * transaction's extra round trips: the caller's jobs that still accept runs are locked
    * FOR SHARE (a concurrent cancel waits for it), and the runs go in only if every job named
    * is among them. The runs travel as one json array parameter (one JSON.stringify, not an
-   * array literal built in JS), and come back without their requests, which are the input.
+   * array literal built in JS), and come back with only what Postgres computed for them.
    * Ids follow the batch's order.
    */
   export const submit = fn(SubmitInput, async (input) => {
@@ -84,19 +111,25 @@ export namespace Run {
       userId: input.userId,
       epxClientVersion: input.epxClientVersion ?? null,
       runs: JSON.stringify(input.runs),
+      runJobIds: input.runs.map((r) => r.jobId).join(","),
       jobCount: jobIds.length,
     });
     if (rows.length === 0) await refuse(input.userId, jobIds);
+    const { returned, known } = unwritten();
+    const shared = {
+      ...known,
+      userId: input.userId,
+      epxClientVersion: input.epxClientVersion ?? null,
+    };
     // Ids were drawn in the batch's order (ORDER BY r.n), so sorted ids pair with the input.
     return rows
-      .map((row) => fromRow(runTable, row))
+      .map((row) => fromRow(runTable, row, returned) as Pick<Info, "id" | "jobId">)
       .sort((a, b) => a.id - b.id)
-      .map((run, i) => {
+      .map((computed, i): Info => {
         const request = input.runs[i]!;
-        if (run.jobId !== request.jobId)
-          throw new Error(`Run ${run.id} paired with the wrong request.`);
-        run.request = request;
-        return run;
+        if (computed.jobId !== request.jobId)
+          throw new Error(`Run ${computed.id} paired with the wrong request.`);
+        return { ...shared, ...computed, request } as Info;
       });
   });
 
