@@ -265,7 +265,14 @@ describe("the adapter's Request and Response", () => {
     const copy = a.clone();
     const b = make();
     const c = make();
+    const d = make();
+    const readThenNative = await outcome(() => d.text()).then(() => d.type);
+    const e = make();
+    e.headers.delete("content-type");
     return {
+      readThenNative,
+      afterNative: await outcome(() => d.text()),
+      cloneHeaders: [...e.clone().headers],
       copy: await outcome(() => copy.text()),
       text: await outcome(() => a.text()),
       again: await outcome(() => a.text()),
@@ -290,6 +297,8 @@ describe("the adapter's Request and Response", () => {
       ["text", () => '{"a":"ü"}'],
       ["bytes", () => new TextEncoder().encode('\ufeff{"b":2}')],
       ["view", () => new TextEncoder().encode('xx{"v":1}').subarray(2)],
+      ["bom", () => '\ufeff{"c":3}'],
+      ["none", () => null],
     ];
     const out: Record<string, unknown> = {};
     for (const [name, body] of bodies) {
@@ -362,7 +371,13 @@ describe("the adapter's Request and Response", () => {
 
   it("reads text and byte bodies as a real Response does: clones, second reads, JSON", async () => {
     const answer = await serve(restEvent("GET", "/reads"));
-    expect(body(answer)).toEqual({ text: { a: "ü" }, bytes: { b: 2 }, view: { v: 1 } });
+    expect(body(answer)).toEqual({
+      text: { a: "ü" },
+      bytes: { b: 2 },
+      view: { v: 1 },
+      bom: { c: 3 },
+      none: "SyntaxError",
+    });
   });
 
   it("never takes the URL's host from the Host header", async () => {

@@ -239,6 +239,16 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     expect(gunzipSync(bytes).toString()).toBe(plain.body);
     const deflated = await page(200, { "accept-encoding": "deflate" });
     expect(inflateSync(Buffer.from(deflated.body, "base64")).toString()).toBe(plain.body);
+    // A HEAD has no body to compress.
+    const head = await handler(
+      restEvent("HEAD", `/api/v1/jobs/${jobId}/runs`, {
+        headers: { ...auth, "accept-encoding": "gzip" },
+        query: { limit: ["200"] },
+      }),
+      {} as never,
+    );
+    expect(head.statusCode).toBe(200);
+    expect(header(head, "content-encoding")).toBeUndefined();
     // Under 8 KiB: not worth compressing.
     const short = await page(2, { "accept-encoding": "gzip" });
     expect(short.isBase64Encoded).toBe(false);

@@ -50,15 +50,20 @@ export namespace Run {
   ];
 
   /**
-   * A new run's other columns: what Postgres computes (its identity, SQL defaults such as
-   * the times) is read back with the run's job, to pair each row with its request; the
-   * rest are known without reading them (a plain default, such as the status, or null).
+   * A new run's other columns: what is computed for it (its identity, the times) is read
+   * back with the run's job, to pair each row with its request; the rest are known without
+   * reading them (a plain default, such as the status, or null).
    */
   const unwritten = lazy(() => {
     const columns = Object.entries(getTableColumns(runTable) as Record<string, Column>).filter(
       ([, c]) => !written().includes(c),
     );
-    const computed = ([, c]: [string, Column]) => c.generatedIdentity || is(c.default, SQL);
+    // Known: no default (null) or a plain one. Anything Postgres or drizzle computes
+    // (identity, generated, SQL defaults, $default or $onUpdate functions) is read back.
+    const computed = ([, c]: [string, Column]) =>
+      Boolean(c.generatedIdentity || c.generated || c.defaultFn || c.onUpdateFn) ||
+      is(c.default, SQL) ||
+      (c.default !== null && typeof c.default === "object");
     return {
       returned: [["jobId", runTable.jobId], ...columns.filter(computed)] as [string, Column][],
       known: Object.fromEntries(

@@ -110,7 +110,8 @@ export async function compressedJson<T>(
   const encoding = acceptedEncoding(c.req.header("accept-encoding"));
   const headers = { "content-type": "application/json", vary: "Accept-Encoding" };
   const typed = (res: Response) => res as Response & TypedResponse<JSONParsed<T>, 200, "json">;
-  if (!encoding || Buffer.byteLength(text) < COMPRESS_FROM) {
+  // A HEAD has no body to compress.
+  if (!encoding || c.req.method === "HEAD" || Buffer.byteLength(text) < COMPRESS_FROM) {
     return typed(c.body(text, 200, headers));
   }
   const { deflate, gzip } = await import("node:zlib");

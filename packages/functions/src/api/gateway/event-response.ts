@@ -95,12 +95,16 @@ export class EventResponse {
     return this.native().body;
   }
 
-  /** The kept body, once, unless a real Response has taken it over (then undefined). */
+  /**
+   * The kept body, once (no body reads as "" every time, as fetch's does), unless a real
+   * Response has taken it over (then undefined).
+   */
   #read(): Promise<string | Uint8Array> | undefined {
-    if (this.#native) return undefined;
     if (this.#used) return Promise.reject(unusable());
+    if (this.#native) return undefined;
+    if (this.#body === null) return Promise.resolve("");
     this.#used = true;
-    return Promise.resolve(this.#body ?? "");
+    return Promise.resolve(this.#body as string | Uint8Array);
   }
   text(): Promise<string> {
     return this.#read()?.then(textOf) ?? this.native().text();
@@ -122,14 +126,18 @@ export class EventResponse {
     return read.then((b) => bytesOf(b).slice());
   }
   clone(): Response {
-    if (this.#native) return this.#native.clone();
     if (this.#used) throw unusable();
-    return new EventResponse(this.#body, {
+    if (this.#native) return this.#native.clone();
+    const copy = new EventResponse(this.#body, {
       status: this.#status,
       statusText: this.#statusText,
       headers: this.#headers as unknown as Headers,
-    }) as unknown as Response;
+    });
+    // The headers exactly: not the content type a text body gets when it has none.
+    if (!this.#headers?.has("content-type")) copy.#headers?.delete("content-type");
+    return copy as unknown as Response;
   }
+
   get [Symbol.toStringTag]() {
     return "Response";
   }
@@ -147,7 +155,13 @@ function keptBody(body: ConstructorParameters<typeof Response>[0]) {
   if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0));
   return undefined;
 }
-const textOf = (body: string | Uint8Array) => (typeof body === "string" ? body : utf8.decode(body));
+/** The body as fetch's `text()` gives it: a string as its UTF-8 bytes would decode. */
+const textOf = (body: string | Uint8Array) => {
+  if (typeof body !== "string") return utf8.decode(body);
+  // isWellFormed: ES2024 (Node 20), past our TypeScript lib.
+  const wellFormed = (body as string & { isWellFormed(): boolean }).isWellFormed();
+  return wellFormed && !body.startsWith("\ufeff") ? body : utf8.decode(Buffer.from(body));
+};
 const bytesOf = (body: string | Uint8Array) =>
   typeof body === "string" ? new TextEncoder().encode(body) : body;
 
