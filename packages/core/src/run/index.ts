@@ -41,22 +41,21 @@ export namespace Run {
     }),
   );
 
-  /** The columns a submission writes, from its input. */
-  const written = (): Column[] => [
-    runTable.jobId,
-    runTable.userId,
-    runTable.request,
-    runTable.epxClientVersion,
-  ];
-
   /**
    * A new run's other columns: what is computed for it (its identity, the times) is read
    * back with the run's job, to pair each row with its request; the rest are known without
    * reading them (a plain default, such as the status, or null).
    */
   const unwritten = lazy(() => {
+    // The columns a submission writes, from its input.
+    const written: Column[] = [
+      runTable.jobId,
+      runTable.userId,
+      runTable.request,
+      runTable.epxClientVersion,
+    ];
     const columns = Object.entries(getTableColumns(runTable) as Record<string, Column>).filter(
-      ([, c]) => !written().includes(c),
+      ([, c]) => !written.includes(c),
     );
     // Known: no default (null) or a plain one. Anything Postgres or drizzle computes
     // (identity, generated, SQL defaults, $default or $onUpdate functions) is read back.

@@ -1,4 +1,4 @@
-import { unusable, utf8 } from "./body";
+import { bufferOf, textOf, unusable } from "./body";
 import { fetchClasses, whenLoaded } from "./fetch-classes";
 
 /**
@@ -58,20 +58,16 @@ export class EventRequest {
     return this.native();
   }
   text(): Promise<string> {
-    return this.#read()?.then((b) => utf8.decode(b)) ?? this.native().text();
+    return this.#read()?.then(textOf) ?? this.native().text();
   }
   json(): Promise<unknown> {
-    return this.#read()?.then((b) => JSON.parse(utf8.decode(b))) ?? this.native().json();
+    return this.text().then(JSON.parse);
   }
   arrayBuffer(): Promise<ArrayBuffer> {
-    return (
-      this.#read()?.then((b) => new Uint8Array(b).buffer as ArrayBuffer) ??
-      this.native().arrayBuffer()
-    );
+    return this.#read()?.then(bufferOf) ?? this.native().arrayBuffer();
   }
   bytes(): Promise<Uint8Array> {
-    const bytes = this.#read() ?? this.native().arrayBuffer();
-    return bytes.then((b) => new Uint8Array(b));
+    return this.arrayBuffer().then((b) => new Uint8Array(b));
   }
   async blob(): Promise<Blob> {
     return this.#forBody().blob();

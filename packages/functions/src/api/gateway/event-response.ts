@@ -1,4 +1,4 @@
-import { unusable, utf8 } from "./body";
+import { bufferOf, textOf, unusable } from "./body";
 import { EventHeaders } from "./event-headers";
 import { fetchClasses, isNative, whenLoaded } from "./fetch-classes";
 
@@ -110,20 +110,13 @@ export class EventResponse {
     return this.#read()?.then(textOf) ?? this.native().text();
   }
   json(): Promise<unknown> {
-    return this.#read()?.then((b) => JSON.parse(textOf(b))) ?? this.native().json();
+    return this.text().then(JSON.parse);
   }
   arrayBuffer(): Promise<ArrayBuffer> {
-    const read = this.#read();
-    if (!read) return this.native().arrayBuffer();
-    return read.then((b) => bytesOf(b).slice().buffer as ArrayBuffer);
+    return this.#read()?.then(bufferOf) ?? this.native().arrayBuffer();
   }
   bytes(): Promise<Uint8Array> {
-    const read = this.#read();
-    if (!read)
-      return this.native()
-        .arrayBuffer()
-        .then((b) => new Uint8Array(b));
-    return read.then((b) => bytesOf(b).slice());
+    return this.arrayBuffer().then((b) => new Uint8Array(b));
   }
   clone(): Response {
     if (this.#used) throw unusable();
@@ -155,15 +148,6 @@ function keptBody(body: ConstructorParameters<typeof Response>[0]) {
   if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0));
   return undefined;
 }
-/** The body as fetch's `text()` gives it: a string as its UTF-8 bytes would decode. */
-const textOf = (body: string | Uint8Array) => {
-  if (typeof body !== "string") return utf8.decode(body);
-  // isWellFormed: ES2024 (Node 20), past our TypeScript lib.
-  const wellFormed = (body as string & { isWellFormed(): boolean }).isWellFormed();
-  return wellFormed && !body.startsWith("\ufeff") ? body : utf8.decode(Buffer.from(body));
-};
-const bytesOf = (body: string | Uint8Array) =>
-  typeof body === "string" ? new TextEncoder().encode(body) : body;
 
 for (const name of ["redirected", "type", "url"]) {
   Object.defineProperty(EventResponse.prototype, name, {
