@@ -40,6 +40,9 @@ export const api = new sst.aws.ApiGatewayV1("Api", {
       // (a job's runs) so they stay under Lambda's 6 MB response limit. With "*/*" the
       // gateway also hands request bodies over base64-encoded; the Lambda adapter decodes them.
       args.binaryMediaTypes = ["*/*"];
+      // Everything else from 8 KiB (a batch's runs, a list of jobs) is compressed by the
+      // gateway, at no cost to the function; it leaves alone what the app compressed.
+      args.minimumCompressionSize = String(settings.api.minimumCompressionSize);
     },
     deployment: (args, opts) => {
       // Gateway responses take effect with a deployment: redeploy when they change.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { COMPRESS_FROM } from "../packages/functions/src/api/json-list";
 import {
   API_GATEWAY_TIMEOUT_SECONDS,
   assertSafe,
@@ -84,6 +85,11 @@ describe("stage settings", () => {
       expect(s.api.throttle.burstLimit).toBeGreaterThanOrEqual(s.api.throttle.rateLimit);
     }
     expect(prod!.api.memoryMb).toBeGreaterThanOrEqual(dev!.api.memoryMb);
+  });
+
+  it.each(STAGES)("%s: API Gateway compresses from the size the app does", (stage) => {
+    // The app compresses only its long lists (json-list.ts); the gateway, everything else.
+    expect(stageSettings(stage).api.minimumCompressionSize).toBe(COMPRESS_FROM);
   });
 
   it("every stage gets a NAT instance, not a NAT gateway, and a bastion", () => {

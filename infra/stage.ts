@@ -70,6 +70,12 @@ export interface StageSettings {
     accessLogRetention: Retention;
     /** API Gateway stage throttling: steady requests per second and burst bucket size. */
     throttle: { rateLimit: number; burstLimit: number };
+    /**
+     * API Gateway compresses a response from this many bytes when the client accepts gzip
+     * or deflate, unless the app already did (it compresses only what could pass Lambda's
+     * 6 MB limit): the same threshold as the app's (COMPRESS_FROM, json-list.ts).
+     */
+    minimumCompressionSize: number;
     /** Plain (non-secret) environment of the API function. */
     environment: Record<string, string>;
   };
@@ -177,6 +183,7 @@ export function stageSettings(stage: string, env: Env = {}): StageSettings {
         : staging
           ? { rateLimit: 50, burstLimit: 100 }
           : { rateLimit: 20, burstLimit: 40 },
+      minimumCompressionSize: 8 * 1024,
       environment: {
         ALLOWED_ORIGINS: allowedOrigins.join(","),
         PRESIGN_TTL_SECONDS: "900",
