@@ -8,6 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 
 const CONFIG = path.resolve(import.meta.dirname, "../src/config/index.ts");
+const DRIZZLE = path.resolve(import.meta.dirname, "../src/drizzle/index.ts");
 
 /** What Config answers in a fresh process with exactly this environment. */
 function configUnder(env: Record<string, string>) {
@@ -56,6 +57,43 @@ describe("Config", () => {
       adminToken: "adm_secret",
     });
     expect(configUnder({ ...LINKED, DB_SSL: "verify-full" }).databaseSsl).toBe("verify-full");
+  });
+
+  it("under sst dev: the link is the local Postgres, which has no TLS", () => {
+    const local = (host: string) => ({
+      ...LINKED,
+      SST_RESOURCE_Database: JSON.stringify({ ...JSON.parse(LINKED.SST_RESOURCE_Database), host }),
+    });
+    for (const host of ["127.0.0.1", "localhost", "::1"]) {
+      expect(configUnder(local(host)).databaseSsl).toBe(false);
+    }
+    expect(configUnder({ ...local("127.0.0.1"), DB_SSL: "require" }).databaseSsl).toBe("require");
+  });
+
+  it("under sst dev: a handler reaches the local Postgres through the link", () => {
+    // This run's test database, given as SST gives the sst dev link (no DATABASE_URL).
+    const url = new URL(process.env.DATABASE_URL!);
+    const link = {
+      host: url.hostname,
+      port: Number(url.port),
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      database: url.pathname.slice(1),
+    };
+    const script = `
+      const { sql, closeDb } = await import(${JSON.stringify(DRIZZLE)});
+      const [row] = await sql()\`select 1 as one\`;
+      await closeDb();
+      console.log(JSON.stringify(row));`;
+    const out = execFileSync(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      {
+        env: { PATH: process.env.PATH ?? "", SST_RESOURCE_Database: JSON.stringify(link) },
+        encoding: "utf8",
+      },
+    );
+    expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({ one: 1 });
   });
 
   it("locally: environment variables, no TLS, and a clear error when nothing is set", () => {

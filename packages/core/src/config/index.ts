@@ -32,17 +32,20 @@ export namespace Config {
 
   /**
    * TLS to the database. Deployed (the SST link) it is required: RDS and RDS Proxy accept
-   * TLS, and traffic inside the VPC stays encrypted. Locally off. DB_SSL overrides
-   * (`require`, `verify-full`, `disable`).
+   * TLS, and traffic inside the VPC stays encrypted. Locally off, and so is a link to a
+   * loopback host: in `sst dev` the link is the local Postgres (the `dev` block of
+   * infra/database.ts), which has no TLS, and postgres.js's `require` would still try it
+   * and fail every connection. DB_SSL overrides (`require`, `verify-full`, `disable`).
    */
   export function databaseSsl(): "require" | "verify-full" | false {
     const mode = process.env.DB_SSL;
     if (mode === "require" || mode === "verify-full") return mode;
     if (mode === "disable" || process.env.DATABASE_URL) return false;
-    return linked(() => (Resource as unknown as Record<string, DatabaseLink>).Database?.host)
-      ? "require"
-      : false;
+    const host = linked(() => (Resource as unknown as Record<string, DatabaseLink>).Database?.host);
+    return host && !LOOPBACK.has(host) ? "require" : false;
   }
+
+  const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1"]);
 
   /** Connections per process: one per Lambda container, a few more for a long-lived server. */
   export function poolSize(): number {
