@@ -58,9 +58,11 @@ epx.openapi(
     method: "post",
     path: "/jobs",
     tags: ["epx client"],
-    summary: "A presigned PUT URL for a job's input or configuration, or a run's configuration",
+    summary: "A presigned PUT URL for a job's input or configuration, or one of a run's files",
     description:
-      "Keys: job_input.zip, job_config.json or run_{runId}_config.json under the job's prefix. " +
+      "Keys under the job's prefix: job_input.zip, job_config.json, or (context run, with runId) " +
+      "run_{runId}_input.zip, run_{runId}_config.json, run_{runId}_results.zip or " +
+      "run_{runId}_logs.zip. " +
       "Requesting the job input's URL moves a created job to submitted.",
     security: bearerAuth,
     request: () => ({
@@ -217,7 +219,7 @@ epx.openapi(
   },
   async (c) => {
     // Compressed when the client accepts it, as the epx client does: in Lambda every URL
-    // carries the role's session token (~1 KB), so ~3,500 of them reach the 6 MB response
+    // carries the role's session token (~1 KB), so ~3,900 of them reach the 6 MB response
     // limit uncompressed, and the token compresses away.
     const job = { userId: c.get("user").id, jobId: c.req.valid("query").job_id };
     return jsonList(
