@@ -42,7 +42,7 @@ async function tripsOfOne(request: () => Promise<{ status: number }>, status: nu
 }
 
 describe("database round trips per request", () => {
-  it("one for a health check, a read and the epx list; two for a submission and an update; three for an upload URL", async () => {
+  it("one for a health check, a read and the epx list; two for a submission and an update; three for any upload URL", async () => {
     const { token } = await makeUser();
     const job = await call("POST", "/api/v1/jobs", { token, body: { name: "trips" } });
     const runs = await call("POST", "/api/v1/runs", { token, body: runRequest(job.json.id) });
@@ -61,6 +61,17 @@ describe("database round trips per request", () => {
     // (one read), and the insert, which needs no transaction of its own.
     const upload = () => call("GET", `/api/v1/runs/${runId}/upload-url?type=config`, { token });
     expect(await tripsOf(upload, 200)).toBe(3);
+    // The runner's results URL also records the run's results key, and the epx client's job
+    // input URL moves the job to submitted: each in the insert's statement, no transaction.
+    const results = () => call("GET", `/api/v1/runs/${runId}/upload-url?type=results`, { token });
+    expect(await tripsOf(results, 200)).toBe(3);
+    const input = () =>
+      call("POST", "/jobs", {
+        token,
+        offline: true,
+        body: { jobId, context: "job", type: "input" },
+      });
+    expect(await tripsOf(input, 200)).toBe(3);
     // A write waits for the token; then the job check and the insert, one statement.
     const submit = () => call("POST", "/api/v1/runs", { token, body: runRequest(jobId) });
     expect(await tripsOf(submit, 201)).toBe(2);

@@ -20,6 +20,8 @@ import { UnavailableError } from "../error";
 export type Database = PostgresJsDatabase;
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type Executor = Database | Transaction;
+/** Where an UPDATE can be built: an executor, or one with CTEs (`on.with(…)`). */
+export type Updater = Pick<Executor, "update">;
 
 let client: postgres.Sql | undefined;
 let database: Database | undefined;

@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import * as z from "zod";
-import { prepared, useTransaction } from "../drizzle";
+import { prepared, type Updater, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { fn, Id, jsonProblem, keysetPage, lazy, storable, Text } from "../util";
@@ -169,13 +169,11 @@ export namespace Job {
   );
 
   /** created → submitted, if the job is still created; otherwise nothing happens. */
-  export async function submitIfCreated(jobId: number): Promise<void> {
-    await useTransaction((tx) =>
-      tx
-        .update(jobTable)
-        .set({ status: "submitted" })
-        .where(and(eq(jobTable.id, jobId), eq(jobTable.status, "created"))),
-    );
+  export async function submitIfCreated(on: Updater, jobId: number): Promise<void> {
+    await on
+      .update(jobTable)
+      .set({ status: "submitted" })
+      .where(and(eq(jobTable.id, jobId), eq(jobTable.status, "created")));
   }
 
   export function canTransition(from: Status, to: Status): boolean {

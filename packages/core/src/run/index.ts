@@ -12,7 +12,15 @@ import {
   sql,
 } from "drizzle-orm";
 import * as z from "zod";
-import { db, forEachPage, fromRow, prepared, statement, useTransaction } from "../drizzle";
+import {
+  db,
+  forEachPage,
+  fromRow,
+  prepared,
+  statement,
+  type Updater,
+  useTransaction,
+} from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { Job } from "../job";
@@ -338,11 +346,12 @@ export namespace Run {
     );
   });
 
-  /** Records where a run's results go (set when an upload URL for them is issued). */
-  export async function setResultsKey(runId: number, key: string) {
-    await useTransaction((tx) =>
-      tx.update(runTable).set({ resultsKey: key }).where(eq(runTable.id, runId)),
-    );
+  /**
+   * Records where a run's results go (set when an upload URL for them is issued), on `on`:
+   * the upload's insert, with which it is one statement.
+   */
+  export async function setResultsKey(on: Updater, runId: number, key: string) {
+    await on.update(runTable).set({ resultsKey: key }).where(eq(runTable.id, runId));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import * as z from "zod";
-import { createTransaction, prepared, useTransaction } from "../drizzle";
+import { prepared, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
 import { InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
@@ -115,24 +115,27 @@ export namespace Upload {
     const key = prefix(job) + name;
     // Presigning is local computation; do it before holding a transaction open.
     const presigned = await presignPut(key, input.contentType);
-    const results = runId !== undefined && input.type === "results";
-    const submits = input.context === "job" && input.type === "input";
-    const write = () =>
-      useTransaction(async (tx) => {
-        await tx.insert(uploadTable).values({
-          jobId: job.id,
-          runId: runId ?? null,
-          context: input.context,
-          type: input.type,
-          key,
-          contentType: input.contentType ?? null,
-          timeExpires: presigned.expiresAt,
-        });
-        if (results) await Run.setResultsKey(runId, key);
-        if (submits) await Job.submitIfCreated(job.id);
+    await useTransaction(async (on) => {
+      const insert = on.insert(uploadTable).values({
+        jobId: job.id,
+        runId: runId ?? null,
+        context: input.context,
+        type: input.type,
+        key,
+        contentType: input.contentType ?? null,
+        timeExpires: presigned.expiresAt,
       });
-    // One statement is all or nothing by itself; with more, a transaction makes them so.
-    await (results || submits ? createTransaction(write) : write());
+      // What the upload changes goes in the same statement, after the insert as a CTE:
+      // all or nothing with no transaction, one round trip where BEGIN … COMMIT took four.
+      const then = on.with(on.$with("upload").as(insert.returning({ id: uploadTable.id })));
+      if (runId !== undefined && input.type === "results") {
+        await Run.setResultsKey(then, runId, key);
+      } else if (input.context === "job" && input.type === "input") {
+        await Job.submitIfCreated(then, job.id);
+      } else {
+        await insert;
+      }
+    });
     return presigned;
   }
 
