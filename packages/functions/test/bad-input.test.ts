@@ -13,13 +13,15 @@ beforeAll(async () => {
 });
 
 const JSON_HEADERS = { "content-type": "application/json" };
+/** A string's characters as single bytes: \xe9 stays one byte, which UTF-8 never writes alone. */
+const latin1 = (text: string) => Buffer.from(text, "latin1");
 const big = (bytes: number) => JSON.stringify({ name: "x", metadata: { pad: "x".repeat(bytes) } });
 
 type Case = [
   name: string,
   method: string,
   path: () => string,
-  init: () => { body?: unknown; raw?: string; headers?: Record<string, string> },
+  init: () => { body?: unknown; raw?: string | Uint8Array; headers?: Record<string, string> },
   status: number,
   code: string,
 ];
@@ -199,6 +201,37 @@ const cases: Case[] = [
     400,
     "invalid",
   ],
+  // Bytes that are not UTF-8 would be stored as U+FFFD, as if that had been sent.
+  [
+    "a body that is not UTF-8",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: latin1('{"name":"caf\xe9"}'), headers: JSON_HEADERS }),
+    400,
+    "invalid",
+  ],
+  [
+    "a run that is not UTF-8, with an Idempotency-Key",
+    "POST",
+    () => "/api/v1/runs",
+    () => ({
+      raw: latin1(JSON.stringify(runRequest(jobId, { workingDir: "/w\xff" }))),
+      headers: { ...JSON_HEADERS, "idempotency-key": "not-utf8" },
+    }),
+    400,
+    "invalid",
+  ],
+  // A route that takes a body refuses none at all, however framed.
+  ["no body where one is required", "POST", () => "/api/v1/jobs", () => ({}), 400, "invalid"],
+  [
+    "an empty body, Content-Length 0, no type",
+    "POST",
+    () => "/jobs/register",
+    // Bytes: a string body would be given a text/plain type.
+    () => ({ raw: new Uint8Array(0), headers: { "content-length": "0" } }),
+    400,
+    "invalid",
+  ],
   [
     "epx register with a NUL in a tag",
     "POST",
@@ -218,7 +251,7 @@ const cases: Case[] = [
 ];
 
 describe("bad input", () => {
-  it.each(cases)("%s → %i", async (_name, method, path, init, status, code) => {
+  it.each(cases)("%s", async (_name, method, path, init, status, code) => {
     const res = await call(method, path(), { token, ...init() });
     expect(res.status).toBe(status);
     expect(res.json?.error?.code).toBe(code);

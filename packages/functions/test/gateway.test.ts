@@ -312,6 +312,9 @@ describe("the adapter's Request and Response", () => {
   probe.get("/bodiless", (c) =>
     c.json({ body: c.req.raw.body, used: c.req.raw.bodyUsed, text: null as string | null }),
   );
+  probe.post("/buffer", async (c) =>
+    c.json({ bytes: [...new Uint8Array(await c.req.raw.arrayBuffer())] }),
+  );
   probe.post("/bodiless", async (c) =>
     c.json({ body: c.req.raw.body, used: c.req.raw.bodyUsed, text: await c.req.raw.text() }),
   );
@@ -332,6 +335,18 @@ describe("the adapter's Request and Response", () => {
       afterSignal: "TypeError",
       shown: true,
     });
+  });
+
+  it("gives exactly the body's bytes to arrayBuffer(), text or base64 in the event", async () => {
+    // A short body sits in Node's shared Buffer pool: its bytes, not the pool's.
+    for (const [sent, base64] of [
+      ["é!", false],
+      [Buffer.from([0xff, 0, 7]).toString("base64"), true],
+    ] as const) {
+      const answer = await serve(restEvent("POST", "/buffer", { body: sent, base64 }));
+      const expected = base64 ? Buffer.from(sent, "base64") : Buffer.from(sent);
+      expect(body(answer).bytes).toEqual([...expected]);
+    }
   });
 
   it("gives the body as a stream to code that asks for one", async () => {

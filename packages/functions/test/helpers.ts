@@ -10,7 +10,7 @@ export interface Call {
   offline?: boolean;
   body?: unknown;
   /** A raw body, sent as is. */
-  raw?: string;
+  raw?: string | Uint8Array;
   headers?: Record<string, string>;
 }
 
@@ -19,7 +19,7 @@ export async function call(method: string, path: string, options: Call = {}) {
   if (options.token) {
     headers[options.offline ? "Offline-Token" : "Authorization"] = `Bearer ${options.token}`;
   }
-  let body: string | undefined = options.raw;
+  let body: string | Uint8Array | undefined = options.raw;
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";

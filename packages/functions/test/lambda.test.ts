@@ -64,6 +64,14 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     );
     expect(b64.statusCode).toBe(201);
     expect(json(b64).name).toBe("encoded ✓");
+    // As the gateway passes bytes that are not UTF-8: refused, not stored as U+FFFD.
+    const latin1 = Buffer.from('{"name":"caf\xe9"}', "latin1").toString("base64");
+    const bad = await handler(
+      restEvent("POST", "/api/v1/jobs", { headers: auth, body: latin1, base64: true }),
+      {} as never,
+    );
+    expect(bad.statusCode).toBe(400);
+    expect(json(bad).error.message).toMatch(/UTF-8/);
 
     const runs = await handler(
       restEvent("POST", "/api/v1/runs", {

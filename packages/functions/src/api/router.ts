@@ -1,3 +1,4 @@
+import { InvalidError } from "@fred/core/error";
 import { invalid, lazy } from "@fred/core/util";
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
@@ -8,7 +9,7 @@ import { validator } from "hono/validator";
 import type { ZodType } from "zod";
 import * as z from "zod";
 import type { AppEnv } from "./env";
-import { JSON_TYPE } from "./middleware/body";
+import { bodyText, JSON_TYPE } from "./middleware/body";
 
 /**
  * A route as @hono/zod-openapi's `createRoute` takes it, except that its schemas sit behind
@@ -127,7 +128,14 @@ function validators(request: NonNullable<RouteConfig["request"]>): Checks {
     if (type !== undefined && !isJson) {
       throw new HTTPException(415, { message: "Send the body as application/json." });
     }
-    if (request.body?.required || isJson) return json(c, next);
+    if (isJson) {
+      await bodyText(c);
+      return json(c, next);
+    }
+    // No body: JSON_TYPE's middleware has refused one that is not JSON.
+    if (request.body?.required) {
+      throw new InvalidError("This route takes a JSON body (Content-Type: application/json).");
+    }
     c.req.addValidatedData("json", {});
     await next();
   });
@@ -171,7 +179,7 @@ const ErrorBody = lazy(() =>
 );
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: "Invalid JSON or a failed validation; `details` lists the problems.",
+  400: "Invalid JSON (or not UTF-8, or missing where required) or a failed validation; `details` lists the problems.",
   401: "Missing, unknown, expired or revoked token.",
   404: "Not found, or not yours.",
   406: "The list is over 5 MiB as JSON: send `Accept-Encoding: gzip` to receive it compressed.",

@@ -9,9 +9,13 @@ export function textOf(body: string | Uint8Array): string {
   return wellFormed && !body.startsWith("\ufeff") ? body : utf8.decode(Buffer.from(body));
 }
 
-/** A kept body's bytes, as a new ArrayBuffer (fetch's `arrayBuffer()` hands out its own). */
+/**
+ * A kept body's bytes, as a new ArrayBuffer (fetch's `arrayBuffer()` hands out its own). A
+ * copy made by the Uint8Array constructor: a Buffer's `slice()` is a view, whose `buffer` is
+ * the whole of Node's shared pool, other requests' bytes included.
+ */
 export function bufferOf(body: string | Uint8Array): ArrayBuffer {
-  return (typeof body === "string" ? new TextEncoder().encode(body) : body.slice())
+  return (typeof body === "string" ? new TextEncoder().encode(body) : new Uint8Array(body))
     .buffer as ArrayBuffer;
 }
 

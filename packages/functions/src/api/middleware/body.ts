@@ -1,3 +1,4 @@
+import { InvalidError } from "@fred/core/error";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { errorResponse } from "../error";
@@ -31,6 +32,26 @@ export const limitBody = createMiddleware(async (c, next) => {
 });
 
 export const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;.*)?$/i;
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The request's body as text: a 400 unless it is UTF-8. fetch's `text()` would put U+FFFD
+ * in place of bytes that are not, and we would store that as if it had been sent. Read
+ * once, where hono's `c.req.text()` and `c.req.json()` find it, whichever reads first.
+ */
+export function bodyText(c: Context): Promise<string> {
+  // Typed as values, but hono keeps the promises of its reads there.
+  const cache = c.req.bodyCache as { text?: Promise<string> };
+  cache.text ??= c.req.arrayBuffer().then((bytes) => {
+    try {
+      return UTF8.decode(bytes);
+    } catch {
+      throw new InvalidError("The body is not valid UTF-8.");
+    }
+  });
+  return cache.text;
+}
 
 /**
  * A request that carries a body must say it is JSON: 415 otherwise. A GET with

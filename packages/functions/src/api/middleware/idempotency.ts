@@ -3,6 +3,7 @@ import { Idempotency } from "@fred/core/idempotency";
 import { lazy } from "@fred/core/util";
 import * as z from "zod";
 import type { AppEnv } from "../env";
+import { bodyText } from "./body";
 import { createMiddleware } from "./create";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
@@ -37,7 +38,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   if (!Idempotency.Key().safeParse(key).success) {
     throw new InvalidError("Idempotency-Key must be 1 to 255 visible ASCII characters.");
   }
-  const body = await c.req.text();
+  const body = await bodyText(c);
   const fingerprint = Idempotency.fingerprint(c.req.method, c.req.path, canonical(body));
   const outcome = await Idempotency.once(
     { userId: c.get("user").id, key, fingerprint },
