@@ -62,6 +62,21 @@ describe("jobs", () => {
     );
   });
 
+  it("gives metadata numbers back as sent, at the edges of what JSON.parse keeps", async () => {
+    const { user } = await makeUser();
+    const metadata = {
+      max: Number.MAX_SAFE_INTEGER,
+      min: Number.MIN_SAFE_INTEGER,
+      huge: 1.5e300,
+      avogadro: 6.02214076e23,
+      tiny: 5e-324,
+      frac: -0.1,
+      nested: [{ proto: "__proto", n: 2 ** 53 - 1 }],
+    };
+    const job = await Job.create({ userId: user.id, metadata });
+    expect((await Job.get({ userId: user.id, jobId: job.id })).metadata).toEqual(metadata);
+  });
+
   it("another user's job is not found, in reads, lists and transitions", async () => {
     const a = await makeUser("A");
     const b = await makeUser("B");
@@ -87,6 +102,9 @@ describe("jobs", () => {
       { description: "d".repeat(2001) },
       { metadata: { big: "x".repeat(17_000) } },
       { metadata: { nul: "a\u0000b" } },
+      // What JSON.parse makes of values it cannot keep: refused, not stored altered.
+      { metadata: { inf: Number.POSITIVE_INFINITY } },
+      { metadata: { deep: [{ n: Number.NEGATIVE_INFINITY }] } },
       { unknown: true },
     ];
     for (const input of bad) {

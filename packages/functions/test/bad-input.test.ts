@@ -221,6 +221,31 @@ const cases: Case[] = [
     400,
     "invalid",
   ],
+  // What JSON.parse keeps but cannot be stored as sent: refused, never altered.
+  [
+    "metadata with 1e400 (Infinity, stored as null)",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: '{"metadata":{"big":1e400}}', headers: JSON_HEADERS }),
+    400,
+    "invalid",
+  ],
+  [
+    "the key __proto__ (zod's records drop it)",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: '{"metadata":{"__proto__":{"x":1}}}', headers: JSON_HEADERS }),
+    400,
+    "invalid",
+  ],
+  [
+    "the key __proto__, spelled with escapes",
+    "POST",
+    () => "/api/v1/jobs",
+    () => ({ raw: '{"metadata":{"a":{"\\u005f_proto__":1}}}', headers: JSON_HEADERS }),
+    400,
+    "invalid",
+  ],
   // A route that takes a body refuses none at all, however framed.
   ["no body where one is required", "POST", () => "/api/v1/jobs", () => ({}), 400, "invalid"],
   [

@@ -125,9 +125,11 @@ export const Text = (max: number) =>
     });
 
 /**
- * Why a JSON value cannot be stored as jsonb, or undefined if it can: nested deeper than
- * `maxDepth`, or a string or key that is not `storable`. Walks iteratively, so no input
- * can overflow the stack (JSON.stringify on 10,000 levels does).
+ * Why a parsed JSON value cannot be stored as jsonb and given back as it was sent, or
+ * undefined if it can: nested deeper than `maxDepth`; a string or key that is not
+ * `storable`; or a number JSON.parse could not keep (1e400 became Infinity, which would be
+ * stored as null). Walks iteratively, so no input can overflow the stack (JSON.stringify
+ * on 10,000 levels does).
  */
 export function jsonProblem(value: unknown, maxDepth: number): string | undefined {
   const stack: [unknown, number][] = [[value, 0]];
@@ -135,6 +137,8 @@ export function jsonProblem(value: unknown, maxDepth: number): string | undefine
     const [v, depth] = stack.pop()!;
     if (typeof v === "string") {
       if (!storable(v)) return "may not contain NUL characters or lone surrogates";
+    } else if (typeof v === "number") {
+      if (!Number.isFinite(v)) return "numbers must be finite";
     } else if (v !== null && typeof v === "object") {
       if (depth >= maxDepth) return `may be nested at most ${maxDepth} levels deep`;
       for (const [k, x] of Object.entries(v)) {
