@@ -246,6 +246,34 @@ const cases: Case[] = [
     400,
     "invalid",
   ],
+  // An id in a path or query is its decimal digits: spelled otherwise, it named another id.
+  ...(
+    [
+      ["in hex", () => `0x${jobId.toString(16)}`],
+      ["with a leading zero", () => `0${jobId}`],
+      ["with a leading space", () => `%20${jobId}`],
+      ["with a plus sign", () => `%2B${jobId}`],
+      ["with a decimal point", () => `${jobId}.0`],
+    ] as const
+  ).flatMap(([how, id]): Case[] => [
+    [`a job id ${how}, in a path`, "GET", () => `/api/v1/jobs/${id()}`, () => ({}), 400, "invalid"],
+    [
+      `a job id ${how}, in a query`,
+      "GET",
+      () => `/runs?job_id=${id()}`,
+      () => ({}),
+      400,
+      "invalid",
+    ],
+  ]),
+  [
+    "run id in exponent form",
+    "GET",
+    () => `/api/v1/runs/${runId / 10}e1`,
+    () => ({}),
+    400,
+    "invalid",
+  ],
   // A route that takes a body refuses none at all, however framed.
   ["no body where one is required", "POST", () => "/api/v1/jobs", () => ({}), 400, "invalid"],
   [

@@ -93,6 +93,23 @@ export function keysetPage<T extends { id: number }>(rows: T[], limit: number) {
 /** Database ids are bigint identities; the API shows them as positive safe integers. */
 export const Id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
+const DECIMAL_ID = /^[1-9][0-9]*$/;
+
+/**
+ * An id in a path or a query string: its decimal digits and nothing else. Coerced as
+ * `Number()` does, `0x10`, `1e3`, ` 1` and `+1` would name other ids (16, 1000, 1). Not
+ * for JSON bodies: a pipe makes zod's compiled parser of a run twice as slow, and ids there
+ * are JSON numbers.
+ */
+export const IdParam = z.preprocess(
+  (v) => (typeof v === "string" && DECIMAL_ID.test(v) ? Number(v) : v),
+  z
+    .number({ error: "Expected an id: a positive integer, in decimal digits." })
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER),
+);
+
 /** An unpaired UTF-16 surrogate: not Unicode, so Postgres cannot store it. */
 const LONE_SURROGATE = /\p{Cs}/u;
 

@@ -1,5 +1,5 @@
 import { Token, User } from "@fred/core/user";
-import { Id, lazy } from "@fred/core/util";
+import { IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { requireAdmin } from "../middleware/auth";
 import { errors, json, router } from "../router";
@@ -7,7 +7,7 @@ import { TokenView, tokenView, UserView, userView } from "../view";
 
 const adminAuth: Record<string, string[]>[] = [{ bearer: [] }];
 const UserParams = lazy(() =>
-  z.object({ user_id: Id.meta({ param: { name: "user_id", in: "path" } }) }),
+  z.object({ user_id: IdParam.meta({ param: { name: "user_id", in: "path" } }) }),
 );
 const Secret = lazy(() =>
   z.string().meta({
@@ -110,7 +110,7 @@ admin.openapi(
     security: adminAuth,
     request: () => ({
       params: UserParams().extend({
-        token_id: Id.meta({ param: { name: "token_id", in: "path" } }),
+        token_id: IdParam.meta({ param: { name: "token_id", in: "path" } }),
       }),
     }),
     responses: () => ({

@@ -6,7 +6,7 @@
 import { Job } from "@fred/core/job";
 import { Run, RunRequest } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
-import { Id, lazy } from "@fred/core/util";
+import { IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
 import { jsonList } from "../json-list";
@@ -16,7 +16,7 @@ import { bearerAuth, errors, json, router } from "../router";
 import { isoTime } from "../view";
 
 const JobQuery = lazy(() =>
-  z.object({ job_id: Id.meta({ param: { name: "job_id", in: "query" }, example: 42 }) }),
+  z.object({ job_id: IdParam.meta({ param: { name: "job_id", in: "query" }, example: 42 }) }),
 );
 
 export const epx = router();

@@ -1,7 +1,7 @@
 import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
-import { Id, lazy } from "@fred/core/util";
+import { IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { compressedJson } from "../json-list";
 import { requireUser } from "../middleware/auth";
@@ -10,10 +10,10 @@ import { bearerAuth, errors, json, router } from "../router";
 import { JobView, jobView, RunView, runView, UploadView, uploadView } from "../view";
 
 const JobParams = lazy(() =>
-  z.object({ job_id: Id.meta({ param: { name: "job_id", in: "path" }, example: 42 }) }),
+  z.object({ job_id: IdParam.meta({ param: { name: "job_id", in: "path" }, example: 42 }) }),
 );
 const Cursor = lazy(() =>
-  Id.optional().meta({ description: "`nextCursor` of the previous page." }),
+  IdParam.optional().meta({ description: "`nextCursor` of the previous page." }),
 );
 
 export const jobs = router();

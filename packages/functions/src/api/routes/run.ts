@@ -1,6 +1,6 @@
 import { Run, RunRequest } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
-import { Id, lazy } from "@fred/core/util";
+import { IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
 import { requireUser } from "../middleware/auth";
@@ -9,7 +9,7 @@ import { bearerAuth, errors, json, router } from "../router";
 import { PresignedView, presignedView, RunView, runView, UploadView, uploadView } from "../view";
 
 const RunParams = lazy(() =>
-  z.object({ run_id: Id.meta({ param: { name: "run_id", in: "path" }, example: 7 }) }),
+  z.object({ run_id: IdParam.meta({ param: { name: "run_id", in: "path" }, example: 7 }) }),
 );
 
 export const runs = router();
