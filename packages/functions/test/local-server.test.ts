@@ -1,0 +1,78 @@
+/**
+ * `pnpm start`'s server answers what Node's HTTP parser refuses (the app never sees it) in
+ * the app's error shape, and does not wait forever for a request that stops arriving.
+ */
+
+import type { AddressInfo } from "node:net";
+import net from "node:net";
+import type { ServerType } from "@hono/node-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listen } from "../src/local";
+
+let server: ServerType;
+let port: number;
+
+beforeAll(async () => {
+  server = await listen(0, "127.0.0.1", 300);
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(() => new Promise<void>((done) => server.close(() => done())));
+
+/** Sends `raw` as is and reads the whole answer until the server closes. */
+function exchange(raw: string, keepOpen = false): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => {
+      socket.write(raw);
+      if (!keepOpen) socket.end();
+    });
+    let data = "";
+    socket.on("data", (chunk) => {
+      data += chunk;
+    });
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const [head = "", body = ""] = data.split("\r\n\r\n");
+      resolve({ status: Number(head.split(" ")[1]), json: body ? JSON.parse(body) : undefined });
+    });
+  });
+}
+
+describe("the local server, for requests Node's parser refuses", () => {
+  it.each([
+    ["an unknown method", "FOO /health HTTP/1.1\r\nHost: x\r\n\r\n", 400, "invalid"],
+    [
+      "a Content-Length that is not a number",
+      "POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+      400,
+      "invalid",
+    ],
+    [
+      "headers over 16 KB",
+      `GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: ${"a".repeat(20_000)}\r\n\r\n`,
+      431,
+      "headers_too_large",
+    ],
+  ])("%s: a JSON error", async (_name, raw, status, code) => {
+    const answer = await exchange(raw);
+    expect(answer.status).toBe(status);
+    expect(answer.json).toMatchObject({ error: { code, message: expect.any(String) } });
+  });
+
+  it("a request that stops arriving: a 408 once its time is up", async () => {
+    const started = performance.now();
+    // Its headers never end (a body that stops is answered the same way, if a route
+    // reads it; most answer a 401 before they do).
+    const answer = await exchange("GET /health HTTP/1.1\r\nHost: x\r\n", true);
+    expect(answer.status).toBe(408);
+    expect(answer.json).toMatchObject({ error: { code: "timeout" } });
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("still answers well-formed requests", async () => {
+    const request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const answer = await exchange(request, true); // the server closes after answering
+
+    expect(answer.status).toBe(200);
+  });
+});
