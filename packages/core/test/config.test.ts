@@ -64,7 +64,7 @@ describe("Config", () => {
       ...LINKED,
       SST_RESOURCE_Database: JSON.stringify({ ...JSON.parse(LINKED.SST_RESOURCE_Database), host }),
     });
-    for (const host of ["127.0.0.1", "localhost", "::1"]) {
+    for (const host of ["127.0.0.1", "localhost", "127.0.1.1"]) {
       expect(configUnder(local(host)).databaseSsl).toBe(false);
     }
     expect(configUnder({ ...local("127.0.0.1"), DB_SSL: "require" }).databaseSsl).toBe("require");

@@ -1,6 +1,6 @@
 /** A table of bad requests, each with the 4xx a user should get — never a 500. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, makeUser, runRequest } from "./helpers";
+import { ADMIN, call, makeUser, runRequest } from "./helpers";
 
 let token: string;
 let jobId: number;
@@ -239,13 +239,42 @@ const cases: Case[] = [
     "invalid",
   ],
   [
-    "the key __proto__, spelled with escapes",
+    "the key __proto__, every letter spelled as an escape",
     "POST",
     () => "/api/v1/jobs",
-    () => ({ raw: '{"metadata":{"a":{"\\u005f_proto__":1}}}', headers: JSON_HEADERS }),
+    () => ({
+      raw: `{"metadata":{"${[..."__proto__"].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")}":1}}`,
+      headers: JSON_HEADERS,
+    }),
     400,
     "invalid",
   ],
+  // An id in a JSON body is a JSON number: coerced, these named jobs 1 and 16.
+  ...(
+    [
+      ["true", () => true],
+      ["in an array", () => [jobId]],
+      ["in hex, as a string", () => `0x${jobId.toString(16)}`],
+    ] as const
+  ).map(
+    ([how, id]): Case => [
+      `a run's job id ${how}`,
+      "POST",
+      () => "/api/v1/runs",
+      () => ({ body: { ...runRequest(jobId), jobId: id() } }),
+      400,
+      "invalid",
+    ],
+  ),
+  [
+    "a cursor in hex",
+    "GET",
+    () => `/api/v1/jobs/${jobId}/runs?cursor=0x1`,
+    () => ({}),
+    400,
+    "invalid",
+  ],
+  ["a limit in hex", "GET", () => "/api/v1/jobs?limit=0x10", () => ({}), 400, "invalid"],
   // An id in a path or query is its decimal digits: spelled otherwise, it named another id.
   ...(
     [
@@ -309,6 +338,17 @@ describe("bad input", () => {
     expect(res.status).toBe(status);
     expect(res.json?.error?.code).toBe(code);
     expect(typeof res.json.error.message).toBe("string");
+  });
+
+  it("an admin route's ids are decimal digits too", async () => {
+    const { user } = await makeUser("Hex");
+    const path = `/api/v1/admin/users/0x${user.id.toString(16)}/tokens`;
+    const res = await call("GET", path, { headers: { authorization: `Bearer ${ADMIN()}` } });
+    expect(res.status).toBe(400);
+    const ok = await call("GET", `/api/v1/admin/users/${user.id}/tokens`, {
+      headers: { authorization: `Bearer ${ADMIN()}` },
+    });
+    expect(ok.status).toBe(200);
   });
 
   it("validation errors say which field is wrong", async () => {

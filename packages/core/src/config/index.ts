@@ -42,10 +42,11 @@ export namespace Config {
     if (mode === "require" || mode === "verify-full") return mode;
     if (mode === "disable" || process.env.DATABASE_URL) return false;
     const host = linked(() => (Resource as unknown as Record<string, DatabaseLink>).Database?.host);
-    return host && !LOOPBACK.has(host) ? "require" : false;
+    return host && !loopback(host) ? "require" : false;
   }
 
-  const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1"]);
+  /** localhost, or 127.0.0.0/8 (the link's host goes into a URL, so no bare IPv6). */
+  const loopback = (host: string) => host === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(host);
 
   /** Connections per process: one per Lambda container, a few more for a long-lived server. */
   export function poolSize(): number {

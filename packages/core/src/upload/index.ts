@@ -113,7 +113,7 @@ export namespace Upload {
       });
     }
     const key = prefix(job) + name;
-    // Presigning is local computation; do it before holding a transaction open.
+    // Presigning is local computation, done before the write: a failure stores nothing.
     const presigned = await presignPut(key, input.contentType);
     await useTransaction(async (on) => {
       const insert = on.insert(uploadTable).values({
@@ -127,7 +127,7 @@ export namespace Upload {
       });
       // What the upload changes goes in the same statement, after the insert as a CTE:
       // all or nothing with no transaction, one round trip where BEGIN … COMMIT took four.
-      const then = on.with(on.$with("upload").as(insert.returning({ id: uploadTable.id })));
+      const then = on.with(on.$with("issued").as(insert.returning({ id: uploadTable.id })));
       if (runId !== undefined && input.type === "results") {
         await Run.setResultsKey(then, runId, key);
       } else if (input.context === "job" && input.type === "input") {

@@ -1,7 +1,7 @@
 import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
-import { IdParam, lazy } from "@fred/core/util";
+import { decimal, IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { compressedJson } from "../json-list";
 import { requireUser } from "../middleware/auth";
@@ -60,7 +60,7 @@ jobs.openapi(
     security: bearerAuth,
     request: () => ({
       query: z.object({
-        limit: z.coerce.number().int().min(1).max(Job.LIMITS.pageSize).default(20),
+        limit: decimal(z.number().int().min(1).max(Job.LIMITS.pageSize)).default(20),
         cursor: Cursor(),
       }),
     }),
@@ -163,7 +163,7 @@ jobs.openapi(
     request: () => ({
       params: JobParams(),
       query: z.object({
-        limit: z.coerce.number().int().min(1).max(Run.LIMITS.pageSize).default(100),
+        limit: decimal(z.number().int().min(1).max(Run.LIMITS.pageSize)).default(100),
         cursor: Cursor(),
       }),
     }),
