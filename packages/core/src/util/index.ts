@@ -92,8 +92,8 @@ export function keysetPage<T extends { id: number }>(rows: T[], limit: number) {
 
 /**
  * Database ids are bigint identities; the API shows them as positive safe integers. In a
- * JSON body an id is a JSON number: coerced as `Number()` does, `true`, `[16]` and `"0x10"`
- * named ids 1 and 16.
+ * JSON body an id is a JSON number, not coerced: `Number()` makes `true`, `[16]` and
+ * `"0x10"` ids 1 and 16.
  */
 export const Id = z
   .number({ error: "Expected an id: a positive integer." })

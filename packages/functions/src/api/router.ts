@@ -205,7 +205,7 @@ const ErrorBody = lazy(() =>
 );
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: "Invalid JSON (or not UTF-8, or missing where required) or a failed validation; `details` lists the problems.",
+  400: "Invalid JSON (not UTF-8, missing where required, or using the key `__proto__`) or a failed validation; `details` lists the problems.",
   401: "Missing, unknown, expired or revoked token.",
   404: "Not found, or not yours.",
   406: "The list is over 5 MiB as JSON: send `Accept-Encoding: gzip` to receive it compressed.",
