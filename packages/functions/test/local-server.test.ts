@@ -8,6 +8,7 @@ import net from "node:net";
 import type { ServerType } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listen } from "../src/local";
+import { makeUser } from "./helpers";
 
 let server: ServerType;
 let port: number;
@@ -67,6 +68,15 @@ describe("the local server, for requests Node's parser refuses", () => {
     expect(answer.status).toBe(408);
     expect(answer.json).toMatchObject({ error: { code: "timeout" } });
     expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("a body cut short by the client: a 400 that says so, not a 500", async () => {
+    const { token } = await makeUser();
+    const head = `POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`;
+    // Ten bytes of the hundred, then the client's half of the connection closes.
+    const answer = await exchange(`${head}{"name":"`);
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ error: { code: "invalid" } });
   });
 
   it("still answers well-formed requests", async () => {
