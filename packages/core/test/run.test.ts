@@ -24,6 +24,14 @@ async function busy(): Promise<number[]> {
   return rows.map((r) => r.pid as number);
 }
 
+/** Connections of this test file's database waiting for a lock. */
+async function waiting(): Promise<number> {
+  const [row] = await sql()`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and wait_event_type = 'Lock'`;
+  return row!.n as number;
+}
+
 /** A job of 3,000 runs: two pages of a whole-job read. */
 async function bigJob() {
   const { user } = await makeUser();
@@ -194,6 +202,37 @@ describe("runs", () => {
     });
     await expect(submitted).rejects.toMatchObject({ code: "conflict" });
     expect(await runCount(job.id)).toBe(0);
+  });
+
+  it("a client paging with its last cursor sees every run, though batches for its job overlap", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const batch = () => ({ userId: user.id, runs: [1, 2, 3].map(() => runRequest(job.id)) });
+    // The first batch's runs are inserted (their ids drawn) and its transaction held open.
+    let inserted!: () => void;
+    let release!: () => void;
+    const insertedFirst = new Promise<void>((resolve) => (inserted = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = createTransaction(async () => {
+      const runs = await Run.submit(batch());
+      inserted();
+      await held;
+      return runs;
+    });
+    await insertedFirst;
+    // A second batch for the job: it waits for the first, or (as once) commits at once with
+    // higher ids. Either way, a client reads a page then.
+    let secondDone = false;
+    const second = Run.submit(batch()).finally(() => {
+      secondDone = true;
+    });
+    while (!secondDone && (await waiting()) === 0) await new Promise((r) => setTimeout(r, 10));
+    const seen = (await Run.list({ userId: user.id, jobId: job.id, limit: 100 })).items;
+    release();
+    const all = [...(await first), ...(await second)].map((r) => r.id).sort((a, b) => a - b);
+    const cursor = seen.at(-1)?.id;
+    const rest = (await Run.list({ userId: user.id, jobId: job.id, limit: 100, cursor })).items;
+    expect([...seen, ...rest].map((r) => r.id)).toEqual(all);
   });
 
   it("a batch naming an open and a completed job inserts nothing and says which is closed", async () => {

@@ -85,6 +85,13 @@ export namespace Run {
   // array's length and looks them up by id. For the subquery it guessed 100 rows, and from a
   // few thousand jobs in the table it read all of them on every submission. Each run's job
   // comes as a list beside the runs (ROWS FROM zips the two), not read out of its JSON.
+  //
+  // The jobs are locked FOR NO KEY UPDATE, not FOR SHARE: two batches for one job take
+  // their turns, so a job's run ids are drawn in the order their batches commit. Under FOR
+  // SHARE a batch could commit after a later one with higher ids, behind the cursor of a
+  // client paging through the job's runs (GET /api/v1/jobs/{id}/runs), who then never saw
+  // them. In id order, so that batches naming the same jobs cannot deadlock. A job's status
+  // change still waits for a batch, and a batch for it, as under FOR SHARE.
   const insertRuns = statement(
     (bind) => sql`
       with open as (
@@ -92,7 +99,8 @@ export namespace Run {
         where ${jobTable.id} = any(array(select json_array_elements_text(${bind("jobIds")}::json)::bigint))
           and ${jobTable.userId} = ${bind("userId")}
           and ${notInArray(jobTable.status, CLOSED)}
-        for share
+        order by ${jobTable.id}
+        for no key update
       )
       insert into ${runTable} (job_id, user_id, request, epx_client_version)
       select r.job_id, ${bind("userId")}, r.run, ${bind("epxClientVersion")}
@@ -111,7 +119,7 @@ export namespace Run {
   /**
    * Submits a batch as ONE statement, so it is stored whole or not at all without a
    * transaction's extra round trips: the caller's jobs that still accept runs are locked
-   * FOR SHARE (a concurrent cancel waits for it), and the runs go in only if every job named
+   * (a concurrent cancel waits for it, as does another batch for the same job), and the runs go in only if every job named
    * is among them. The runs travel as one json array parameter (one JSON.stringify, not an
    * array literal built in JS), and come back with only what Postgres computed for them.
    * Ids follow the batch's order.
