@@ -1,3 +1,4 @@
+import type { ConflictError } from "@fred/core/error";
 import { Job } from "@fred/core/job";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -142,6 +143,28 @@ describe("jobs", () => {
       Job.transition({ userId: user.id, jobId: job.id, to: "submitted" }),
     ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+  });
+
+  it("a move refused while another commits names a state it is refused from", async () => {
+    const { user } = await makeUser();
+    for (let i = 0; i < 40; i++) {
+      const job = await Job.create({ userId: user.id });
+      await reach(user.id, job.id, "failed");
+      // failed → cancelled is refused, failed → submitted → cancelled is not.
+      const [cancel, resubmit] = await Promise.allSettled([
+        Job.transition({ userId: user.id, jobId: job.id, to: "cancelled" }),
+        Job.transition({ userId: user.id, jobId: job.id, to: "submitted" }),
+      ]);
+      const final = (await Job.get({ userId: user.id, jobId: job.id })).status;
+      expect(resubmit.status).toBe("fulfilled");
+      // As if one after the other: cancelled after the resubmission, or refused before it,
+      // as a failed job (never "a submitted job cannot become cancelled").
+      if (cancel.status === "fulfilled") expect(final).toBe("cancelled");
+      else {
+        expect(final).toBe("submitted");
+        expect((cancel.reason as ConflictError).details).toMatchObject({ from: "failed" });
+      }
+    }
   });
 });
 

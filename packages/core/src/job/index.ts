@@ -136,7 +136,11 @@ export namespace Job {
 
   /**
    * Moves a job to `to`, refusing moves the state machine does not allow. The check and
-   * the write are one UPDATE, so two racing transitions cannot both succeed.
+   * the write are one UPDATE, so two racing transitions cannot both succeed. When it
+   * changes nothing, the job is read again to say why; if another change committed in
+   * between and the job now stands where the move is allowed, the move is tried again
+   * (an UPDATE skips a row its snapshot shows in another state without waiting for the
+   * change in flight), so a refusal never names a state the move is allowed from.
    */
   export const transition = fn(
     () => Ref().extend({ to: Status }),
@@ -145,25 +149,37 @@ export namespace Job {
         const from = (Object.keys(TRANSITIONS) as Status[]).filter((s) =>
           TRANSITIONS[s].includes(input.to),
         );
-        const [row] = from.length
-          ? await tx
-              .update(jobTable)
-              .set({ status: input.to })
-              .where(
-                and(
-                  eq(jobTable.id, input.jobId),
-                  eq(jobTable.userId, input.userId),
-                  inArray(jobTable.status, from),
-                ),
-              )
-              .returning()
-          : [];
-        if (row) return row;
-        const current = await get({ userId: input.userId, jobId: input.jobId });
-        throw new ConflictError(`A ${current.status} job cannot become ${input.to}.`, {
-          from: current.status,
+        let current: Info | undefined;
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const [row] = from.length
+            ? await tx
+                .update(jobTable)
+                .set({ status: input.to })
+                .where(
+                  and(
+                    eq(jobTable.id, input.jobId),
+                    eq(jobTable.userId, input.userId),
+                    inArray(jobTable.status, from),
+                  ),
+                )
+                .returning()
+            : [];
+          if (row) return row;
+          current = await get({ userId: input.userId, jobId: input.jobId });
+          if (!from.includes(current.status)) break;
+        }
+        const status = current!.status;
+        if (from.includes(status)) {
+          throw new ConflictError("The job kept changing while it was moved; retry.", {
+            from: status,
+            to: input.to,
+            allowed: TRANSITIONS[status],
+          });
+        }
+        throw new ConflictError(`A ${status} job cannot become ${input.to}.`, {
+          from: status,
           to: input.to,
-          allowed: TRANSITIONS[current.status],
+          allowed: TRANSITIONS[status],
         });
       }),
   );
