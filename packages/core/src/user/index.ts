@@ -1,5 +1,5 @@
 import { hash as digestOf, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import * as z from "zod";
 import { createTransaction, db, pgCode, prepared, useTransaction } from "../drizzle";
 import { ConflictError, NotFoundError, UnauthorizedError } from "../error";
@@ -97,16 +97,12 @@ export namespace Token {
     () => z.strictObject({ userId: Id, tokenId: Id }),
     (input) =>
       useTransaction(async (tx) => {
+        // Revoking a revoked token changes nothing and answers as the first time did (a
+        // retried DELETE is not a 404 for a token the list still shows).
         const [row] = await tx
           .update(apiTokenTable)
-          .set({ timeRevoked: new Date() })
-          .where(
-            and(
-              eq(apiTokenTable.id, input.tokenId),
-              eq(apiTokenTable.userId, input.userId),
-              isNull(apiTokenTable.timeRevoked),
-            ),
-          )
+          .set({ timeRevoked: sql`coalesce(${apiTokenTable.timeRevoked}, now())` })
+          .where(and(eq(apiTokenTable.id, input.tokenId), eq(apiTokenTable.userId, input.userId)))
           .returning();
         if (!row) throw new NotFoundError("Token", input.tokenId);
         return toInfo(row);

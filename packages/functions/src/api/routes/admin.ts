@@ -106,7 +106,7 @@ admin.openapi(
     method: "delete",
     path: "/api/v1/admin/users/{user_id}/tokens/{token_id}",
     tags: ["Admin"],
-    summary: "Revoke a token; it stops working at once",
+    summary: "Revoke a token; it stops working at once (revoking it again changes nothing)",
     security: adminAuth,
     request: () => ({
       params: UserParams().extend({
