@@ -364,6 +364,14 @@ describe("bad input", () => {
     );
   });
 
+  it("an id past the safe integers is one issue, said once", async () => {
+    const res = await call("GET", "/api/v1/jobs/99999999999999999999", { token });
+    expect(res.status).toBe(400);
+    expect(res.json.error.details).toEqual([
+      expect.objectContaining({ path: "job_id", code: "too_big" }),
+    ]);
+  });
+
   it("none of it wrote anything", async () => {
     const jobs = await call("GET", "/api/v1/jobs", { token });
     expect(jobs.json.jobs).toHaveLength(1);

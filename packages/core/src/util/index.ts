@@ -53,11 +53,19 @@ export function invalid(error: z.ZodError): InvalidError {
 }
 
 export function issues(error: z.ZodError) {
-  return flatten(error.issues, []).map((i) => ({
-    path: i.path.join("."),
-    message: i.message,
-    code: i.code,
-  }));
+  const seen = new Set<string>();
+  return (
+    flatten(error.issues, [])
+      .map((i) => ({ path: i.path.join("."), message: i.message, code: i.code }))
+      // One bound per value: `Id`'s int() and max() both refuse 1e20, the same way.
+      .filter((i) => {
+        if (i.code !== "too_big" && i.code !== "too_small") return true;
+        const key = `${i.code} ${i.path}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+  );
 }
 
 type Issue = z.core.$ZodIssue;
