@@ -10,7 +10,9 @@ const ALLOW_HEADERS = [
   "fredcli-version",
   "X-Request-Id",
 ];
-const EXPOSE_HEADERS = ["x-request-id", "Retry-After"];
+// What a browser client may read: the request id to quote, when to retry, and whether an
+// Idempotency-Key replayed the first response.
+const EXPOSE_HEADERS = ["x-request-id", "Retry-After", "Idempotent-Replayed"];
 
 /**
  * CORS for the origins in ALLOWED_ORIGINS (comma-separated), or any with `*`. Preflights
