@@ -120,6 +120,26 @@ describe("the epx client flow", () => {
     }
   });
 
+  it("a registration retried with its Idempotency-Key is the same job, registered once", async () => {
+    const { token } = await makeUser();
+    const register = (key: string, tags: string[]) =>
+      call("POST", "/jobs/register", {
+        token,
+        offline: true,
+        headers: { ...epxHeaders(), "idempotency-key": key },
+        body: { tags },
+      });
+    const first = await register("reg-1", ["info_job"]);
+    const again = await register("reg-1", ["info_job"]);
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(first.json);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect((await register("reg-1", ["other"])).status).toBe(422);
+    const jobs = await call("GET", "/api/v1/jobs", { token });
+    expect(jobs.json.jobs).toHaveLength(1);
+  });
+
   it("a run upload for a run of another job is refused", async () => {
     const { token } = await makeUser();
     const opts = { token, offline: true };

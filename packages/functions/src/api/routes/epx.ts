@@ -29,7 +29,9 @@ epx.openapi(
     tags: ["epx client"],
     summary: "Register a job",
     security: bearerAuth,
+    middleware: [idempotent] as const,
     request: () => ({
+      headers: IdempotencyHeaders(),
       body: {
         content: {
           "application/json": {
@@ -44,7 +46,7 @@ epx.openapi(
         z.object({ id: z.number().int(), userId: z.number().int(), tags: z.array(z.string()) }),
         "The registered job",
       ),
-      ...errors(400, 401, 413, 415, 503),
+      ...errors(400, 401, 409, 413, 415, 422, 503),
     }),
   },
   async (c) => {

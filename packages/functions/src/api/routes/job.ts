@@ -41,7 +41,7 @@ jobs.openapi(
     }),
     responses: () => ({
       201: json(JobView(), "The new job"),
-      ...errors(400, 401, 413, 415, 422, 503),
+      ...errors(400, 401, 409, 413, 415, 422, 503),
     }),
   },
   async (c) => {
