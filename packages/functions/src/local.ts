@@ -1,4 +1,5 @@
 /** The same app on Node's HTTP server, for `pnpm start` and load tests. */
+import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ServerType, serve } from "@hono/node-server";
@@ -49,6 +50,7 @@ function answerMalformed(error: NodeJS.ErrnoException, socket: Duplex, timeoutMs
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       "content-type: application/json\r\n" +
+      `x-request-id: ${randomUUID()}\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
       `connection: close\r\n\r\n${body}`,
   );

@@ -1,7 +1,7 @@
 /** Every /api/v1 route, the shared error contract, CORS, docs and health. */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { app, createApp } from "../src/api/app";
+import { app, createApp, SCALAR_BUNDLE } from "../src/api/app";
 import { call, makeUser, runRequest } from "./helpers";
 
 describe("health", () => {
@@ -312,6 +312,9 @@ describe("docs", () => {
     const page = await app.request("/docs");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
-    expect(await page.text()).toContain("openapi.json");
+    const html = await page.text();
+    expect(html).toContain("openapi.json");
+    // The renderer it loads is the pinned one, and only that.
+    expect(html.match(/https:\/\/[^'"\s]+/g)).toEqual([SCALAR_BUNDLE]);
   });
 });

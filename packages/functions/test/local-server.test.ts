@@ -21,7 +21,10 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((done) => server.close(() => done())));
 
 /** Sends `raw` as is and reads the whole answer until the server closes. */
-function exchange(raw: string, keepOpen = false): Promise<{ status: number; json: unknown }> {
+function exchange(
+  raw: string,
+  keepOpen = false,
+): Promise<{ status: number; json: unknown; head: string }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1", () => {
       socket.write(raw);
@@ -34,7 +37,11 @@ function exchange(raw: string, keepOpen = false): Promise<{ status: number; json
     socket.on("error", reject);
     socket.on("close", () => {
       const [head = "", body = ""] = data.split("\r\n\r\n");
-      resolve({ status: Number(head.split(" ")[1]), json: body ? JSON.parse(body) : undefined });
+      resolve({
+        status: Number(head.split(" ")[1]),
+        json: body ? JSON.parse(body) : undefined,
+        head: head.toLowerCase(),
+      });
     });
   });
 }
@@ -58,6 +65,7 @@ describe("the local server, for requests Node's parser refuses", () => {
     const answer = await exchange(raw);
     expect(answer.status).toBe(status);
     expect(answer.json).toMatchObject({ error: { code, message: expect.any(String) } });
+    expect(answer.head).toMatch(/\r\nx-request-id: [\w-]{36}\r\n/);
   });
 
   it("a request that stops arriving: a 408 once its time is up", async () => {

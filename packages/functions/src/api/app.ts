@@ -46,8 +46,10 @@ export function createApp() {
   );
   let reference: Promise<MiddlewareHandler> | undefined;
   app.get("/docs", async (c, next) => {
+    // The page loads Scalar's renderer from jsDelivr, the version pinned (unpinned, every
+    // visit ran whatever Scalar published last).
     reference ??= import("@scalar/hono-api-reference").then(({ Scalar }) =>
-      Scalar({ url: "./openapi.json", pageTitle: "FRED platform API" }),
+      Scalar({ url: "./openapi.json", pageTitle: "FRED platform API", bundle: SCALAR_BUNDLE }),
     );
     return (await reference)(c, next);
   });
@@ -58,6 +60,9 @@ export function createApp() {
   app.onError(onError);
   return app;
 }
+
+/** The API reference renderer /docs loads (@scalar/api-reference's ESM build). */
+export const SCALAR_BUNDLE = "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.71.0/esm.js";
 
 /** For a path, the methods some route serves there (to answer 405 with `Allow`). */
 function allowedMethods(routes: { method: string; path: string }[]) {
