@@ -112,4 +112,27 @@ describe("presigned upload URLs", () => {
       expect(bad.status, q).toBe(400);
     }
   });
+
+  it("a completed or cancelled job takes no more uploads of its own; its runs' still go", async () => {
+    for (const path of [["submitted", "processing", "completed"], ["cancelled"]]) {
+      const { token, job, run } = await setup();
+      for (const status of path) {
+        const moved = await call("PATCH", `/api/v1/jobs/${job.id}`, { token, body: { status } });
+        expect(moved.status).toBe(200);
+      }
+      const epx = { token, offline: true };
+      const input = await call("POST", "/jobs", {
+        ...epx,
+        body: { jobId: job.id, context: "job", type: "input" },
+      });
+      expect(input.status).toBe(409);
+      expect(input.json.error.message).toContain(path.at(-1));
+      const results = await call("GET", `/api/v1/runs/${run.id}/upload-url?type=results`, {
+        token,
+      });
+      expect(results.status).toBe(200);
+      const uploads = (await call("GET", `/api/v1/jobs/${job.id}`, { token })).json.uploads;
+      expect(uploads).toEqual([]);
+    }
+  });
 });

@@ -20,6 +20,9 @@ export namespace Job {
     cancelled: [],
   };
 
+  /** A job that is done with: it takes no more runs and no more uploads of its own. */
+  export const CLOSED: readonly Status[] = ["completed", "cancelled"];
+
   export const LIMITS = {
     tags: 50,
     tagLength: 100,

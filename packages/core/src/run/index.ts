@@ -24,7 +24,7 @@ import {
 import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { Job } from "../job";
-import { type jobStatus, jobTable, ownedJob } from "../job/job.sql";
+import { jobTable, ownedJob } from "../job/job.sql";
 import { fn, Id, invalid, JsonText, keysetPage, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
@@ -37,9 +37,6 @@ export namespace Run {
   export type Info = typeof runTable.$inferSelect;
 
   export const LIMITS = { batch: 1000, pageSize: 1000 } as const;
-
-  /** Jobs that no longer accept runs. */
-  const CLOSED: (typeof jobStatus.enumValues)[number][] = ["completed", "cancelled"];
 
   export const SubmitInput = lazy(() =>
     z.strictObject({
@@ -98,7 +95,7 @@ export namespace Run {
         select ${jobTable.id} from ${jobTable}
         where ${jobTable.id} = any(array(select json_array_elements_text(${bind("jobIds")}::json)::bigint))
           and ${jobTable.userId} = ${bind("userId")}
-          and ${notInArray(jobTable.status, CLOSED)}
+          and ${notInArray(jobTable.status, [...Job.CLOSED])}
         order by ${jobTable.id}
         for no key update
       )
@@ -166,7 +163,7 @@ export namespace Run {
     );
     const missing = jobIds.find((id) => !jobs.some((j) => j.id === id));
     if (missing !== undefined) throw new NotFoundError("Job", missing);
-    const closed = jobs.find((j) => CLOSED.includes(j.status));
+    const closed = jobs.find((j) => Job.CLOSED.includes(j.status));
     if (closed)
       throw new ConflictError(`Job ${closed.id} is ${closed.status} and accepts no runs.`);
     // Not expected (closed jobs stay closed, missing ones stay missing); should it happen,

@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import * as z from "zod";
 import { prepared, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
-import { InvalidError, NotFoundError } from "../error";
+import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
 import { jobTable, ownedJob } from "../job/job.sql";
 import { Run } from "../run";
@@ -55,7 +55,8 @@ export namespace Upload {
 
   /**
    * A presigned PUT for one of a job's artifacts, recorded so every object has an owner.
-   * Issuing the URL for a job's input moves a `created` job to `submitted`.
+   * Issuing the URL for a job's input moves a `created` job to `submitted`; a completed or
+   * cancelled job takes no more of its own (a 409).
    */
   export const issue = fn(IssueInput, async (input) => {
     const { userId, jobId, runId } = input;
@@ -71,7 +72,13 @@ export namespace Upload {
       return record(input, job, run.id);
     }
     const job = await Job.get({ userId, jobId }); // a missing job is a 404 either way
-    if (input.context === "job") return record(input, job, undefined);
+    if (input.context === "job") {
+      // A run's uploads stay open: its runner may still be finishing when the job closes.
+      if (Job.CLOSED.includes(job.status)) {
+        throw new ConflictError(`Job ${job.id} is ${job.status} and takes no more uploads.`);
+      }
+      return record(input, job, undefined);
+    }
     throw new InvalidError("runId is required for a run upload.");
   });
 

@@ -65,7 +65,8 @@ epx.openapi(
       "Keys under the job's prefix: job_input.zip, job_config.json, or (context run, with runId) " +
       "run_{runId}_input.zip, run_{runId}_config.json, run_{runId}_results.zip or " +
       "run_{runId}_logs.zip. " +
-      "Requesting the job input's URL moves a created job to submitted.",
+      "Requesting the job input's URL moves a created job to submitted. A completed or " +
+      "cancelled job takes no more uploads of its own (409); its runs' files still go.",
     security: bearerAuth,
     request: () => ({
       body: {
@@ -81,7 +82,7 @@ epx.openapi(
     }),
     responses: () => ({
       200: json(z.object({ url: z.url() }), "Where to PUT the file"),
-      ...errors(400, 401, 404, 413, 415, 503),
+      ...errors(400, 401, 404, 409, 413, 415, 503),
     }),
   },
   async (c) => {
