@@ -8,19 +8,25 @@ import { handle } from "hono/aws-lambda";
 import { routedPath } from "../src/api";
 import type { app as App } from "../src/api/app";
 import type { RestEvent, RestResult } from "../src/api/gateway";
-import { fetchClasses } from "../src/api/gateway/fetch-classes";
+import {
+  fetchClasses,
+  installedFetchClasses,
+  installFetchClasses,
+} from "../src/api/gateway/fetch-classes";
 
 export const { Headers: NativeHeaders, Response: NativeResponse } = fetchClasses();
 
-/** `work`, run with Node's own Headers and Response as the globals (gateway/ installs its own). */
+/** `work`, run with Node's own Headers and Response as `Headers` and `Response` (gateway/ installs its own). */
 export async function withNativeResponse<T>(work: () => Promise<T>): Promise<T> {
-  const installed = [globalThis.Headers, globalThis.Response] as const;
-  globalThis.Headers = NativeHeaders;
-  globalThis.Response = NativeResponse;
+  const installed = installedFetchClasses();
+  installFetchClasses({ Headers: NativeHeaders, Response: NativeResponse });
   try {
     return await work();
   } finally {
-    [globalThis.Headers, globalThis.Response] = installed;
+    installFetchClasses({
+      Headers: installed.Headers ?? NativeHeaders,
+      Response: installed.Response ?? NativeResponse,
+    });
   }
 }
 

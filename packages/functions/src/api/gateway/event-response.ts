@@ -11,7 +11,7 @@ const nativeResponse = (...args: ConstructorParameters<typeof Response>) =>
  * would have built a web stream for it only to be read back. Anything else of `Response`
  * gets a real one, built on first use; other bodies (streams, blobs, forms) make a real one
  * at once. Its headers are ours (./event-headers.ts), so that such a response needs none of
- * Node's fetch classes (./fetch-classes.ts). Installed as the global `Response` by
+ * Node's fetch classes (./fetch-classes.ts). Made what `Response` means in every module by
  * `handle()` (./index.ts), for the Lambda only (as @hono/node-server does for `pnpm start`).
  */
 export class EventResponse {

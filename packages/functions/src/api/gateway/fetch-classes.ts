@@ -7,6 +7,8 @@
  * for them and ask for the real ones here only for what they do not do themselves.
  */
 
+import { runInThisContext } from "node:vm";
+
 const NAMES = ["Headers", "Request", "Response"] as const;
 type Name = (typeof NAMES)[number];
 
@@ -17,39 +19,29 @@ export interface FetchClasses {
 }
 
 interface Registry {
-  /** The globals as Node defined them (lazy getters that load undici). */
-  descriptors: Partial<Record<Name, PropertyDescriptor>>;
   classes?: FetchClasses;
   onLoad: ((classes: FetchClasses) => void)[];
+  /** What the names stand for in code (see `installFetchClasses`), once any is installed. */
+  installed: Partial<FetchClasses>;
 }
 
 // Kept on the global object: a module graph evaluated again in the same process (as test
-// runners do) must still find Node's globals, not the ones an earlier graph installed.
+// runners do) must find what an earlier graph declared.
 const REGISTRY = Symbol.for("fred.fetch-classes");
 const global = globalThis as unknown as { [REGISTRY]?: Registry };
-global[REGISTRY] ??= {
-  descriptors: Object.fromEntries(
-    NAMES.map((name) => [name, Object.getOwnPropertyDescriptor(globalThis, name)]),
-  ),
-  onLoad: [],
-};
+global[REGISTRY] ??= { onLoad: [], installed: {} };
 const registry = global[REGISTRY];
 
-/** Node's classes, loaded now if they are not yet. The globals stay as they are. */
+/** Node's classes, loaded now if they are not yet. */
 export function fetchClasses(): FetchClasses {
   if (registry.classes) return registry.classes;
-  const installed = NAMES.map((name) => Object.getOwnPropertyDescriptor(globalThis, name));
-  const classes = Object.fromEntries(
-    NAMES.map((name) => {
-      const node = registry.descriptors[name];
-      return [name, node?.get ? node.get.call(globalThis) : node?.value];
-    }),
-  ) as FetchClasses;
-  // Node's getters have just made its classes the globals: put back what was installed.
-  NAMES.forEach((name, i) => {
-    const descriptor = installed[i];
-    if (descriptor) Object.defineProperty(globalThis, name, descriptor);
-  });
+  // The global object's properties stay Node's (installFetchClasses never touches them):
+  // reading them is what loads Node's classes.
+  const classes: FetchClasses = {
+    Headers: globalThis.Headers,
+    Request: globalThis.Request,
+    Response: globalThis.Response,
+  };
   registry.classes = classes;
   for (const hook of registry.onLoad.splice(0)) hook(classes);
   return classes;
@@ -75,36 +67,25 @@ export function isNative(value: unknown, name: Name): boolean {
 }
 
 /**
- * Makes `replacements` the globals. A global left to Node loads Node's classes on first
- * use, as before, and first runs the `whenLoaded` hooks (which make our classes instances
- * of Node's).
+ * Makes `replacements` what the names `Headers`, `Response` (and `Request`) mean in every
+ * module's code, hono's included, as global lexical bindings (a `let` at the top of a
+ * script, which every module's free use of the name finds before the global object's
+ * property). The global object's properties are left as Node made them: on Node 22, where
+ * Lambda runs us, they are lazy values that reading the property descriptor or redefining
+ * the property loads (undici, web streams and zlib: ~20 ms of a cold start), so they are
+ * not touched until `fetchClasses()` needs them. Installing again reassigns the bindings.
  */
 export function installFetchClasses(replacements: Partial<FetchClasses>) {
-  const data = (value: unknown): PropertyDescriptor => ({
-    value,
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
   for (const name of NAMES) {
-    const replacement = replacements[name];
-    Object.defineProperty(
-      globalThis,
-      name,
-      replacement
-        ? data(replacement)
-        : {
-            configurable: true,
-            enumerable: false,
-            get() {
-              const value = fetchClasses()[name];
-              Object.defineProperty(globalThis, name, data(value));
-              return value;
-            },
-            set(value: unknown) {
-              Object.defineProperty(globalThis, name, data(value));
-            },
-          },
-    );
+    if (!replacements[name]) continue;
+    const declared = name in registry.installed;
+    registry.installed[name] = replacements[name] as never;
+    const value = `globalThis[Symbol.for("fred.fetch-classes")].installed.${name}`;
+    runInThisContext(declared ? `${name} = ${value};` : `let ${name} = ${value};`);
   }
+}
+
+/** What `installFetchClasses` made the names stand for (none until it was called). */
+export function installedFetchClasses(): Partial<FetchClasses> {
+  return { ...registry.installed };
 }

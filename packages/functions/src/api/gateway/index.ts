@@ -55,8 +55,9 @@ export interface GatewayEnv {
 
 /**
  * A Lambda handler for `app` behind an API Gateway REST API's proxy integration. It makes
- * `EventResponse` the global `Response` and `EventHeaders` the global `Headers` (see
- * there): a request whose route answers with text loads none of Node's fetch classes.
+ * `Response` and `Headers` mean `EventResponse` and `EventHeaders` in every module's code,
+ * hono's included (see installFetchClasses): a request whose route answers with text
+ * loads none of Node's fetch classes.
  */
 export function handle(app: {
   fetch(request: Request, env: GatewayEnv): Response | Promise<Response>;
