@@ -50,13 +50,29 @@ export async function profile(work: () => Promise<void>): Promise<Map<string, nu
       profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
     };
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+    const inspector = new Map<number, boolean>();
+    const underInspector = (id: number): boolean => {
+      let known = inspector.get(id);
+      if (known === undefined) {
+        const up = parent.get(id);
+        known =
+          (byId.get(id)?.callFrame.url.startsWith("node:inspector") ?? false) ||
+          (up !== undefined && underInspector(up));
+        inspector.set(id, known);
+      }
+      return known;
+    };
     const totals = new Map<string, number>();
     profile.samples.forEach((id, i) => {
       const node = byId.get(id);
       const dt = (profile.timeDeltas[i] ?? 0) / 1000;
-      // Idle time, and the inspector's own message dispatch (it runs in this process).
+      // Idle time, and the inspector's own message dispatch (it runs in this process; on
+      // Node 22 it shows as node:inspector's `post`, stopping the profile included).
       const { functionName, url } = node?.callFrame ?? { functionName: "", url: "" };
       if (!node || functionName === "(idle)" || (functionName === "dispatch" && !url)) return;
+      if (underInspector(node.id)) return;
       const key = bucket(node);
       totals.set(key, (totals.get(key) ?? 0) + dt);
     });
