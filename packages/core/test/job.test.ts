@@ -1,5 +1,6 @@
 import type { ConflictError } from "@fred/core/error";
 import { Job } from "@fred/core/job";
+import { Upload } from "@fred/core/upload";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeUser } from "./fixtures";
@@ -143,6 +144,24 @@ describe("jobs", () => {
       Job.transition({ userId: user.id, jobId: job.id, to: "submitted" }),
     ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+  });
+
+  it("a job's detail is one snapshot: never created with its input, nor submitted without", async () => {
+    // Recording the job input's upload moves the job to submitted in the same statement.
+    const { user } = await makeUser();
+    const seen: [Job.Status, boolean][] = [];
+    for (let i = 0; i < 30; i++) {
+      const job = await Job.create({ userId: user.id });
+      const ref = { userId: user.id, jobId: job.id };
+      const [, ...details] = await Promise.all([
+        Upload.issue({ ...ref, context: "job", type: "input" }),
+        ...Array.from({ length: 8 }, () => Job.detail(ref)),
+      ]);
+      for (const d of details) seen.push([d.job.status, d.uploads.some((u) => u.type === "input")]);
+    }
+    const torn = seen.filter(([status, input]) => (status === "created") === input);
+    expect(torn).toEqual([]);
+    expect(new Set(seen.map(([status]) => status))).toEqual(new Set(["created", "submitted"]));
   });
 
   it("a move refused while another commits names a state it is refused from", async () => {

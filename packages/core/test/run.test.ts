@@ -410,11 +410,13 @@ describe("runs", () => {
     await expect(
       Run.update({ userId: b.user.id, runId: runs[0]!.id, status: "DONE" }),
     ).rejects.toMatchObject({ code: "not_found" });
-    // The counts a job's detail reads alongside its ownership check find nothing of A's.
-    expect(await Run.countByStatus({ userId: a.user.id, jobId: job.id })).toEqual({
+    // A job's detail, with its run counts, is A's alone.
+    expect((await Job.detail({ userId: a.user.id, jobId: job.id })).runCounts).toEqual({
       Submitted: 5,
     });
-    expect(await Run.countByStatus({ userId: b.user.id, jobId: job.id })).toEqual({});
+    await expect(Job.detail({ userId: b.user.id, jobId: job.id })).rejects.toMatchObject({
+      code: "not_found",
+    });
   });
 
   it("counts runs by status and records the runner's updates", async () => {
@@ -425,7 +427,7 @@ describe("runs", () => {
       runs: [runRequest(job.id), runRequest(job.id)],
     });
     await Run.update({ userId: user.id, runId: r1!.id, status: "RUNNING", podPhase: "Running" });
-    expect(await Run.countByStatus({ userId: user.id, jobId: job.id })).toEqual({
+    expect((await Job.detail({ userId: user.id, jobId: job.id })).runCounts).toEqual({
       Submitted: 1,
       RUNNING: 1,
     });

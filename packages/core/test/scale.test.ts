@@ -9,7 +9,6 @@
 import { createTransaction, sql } from "@fred/core/drizzle";
 import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
-import { Upload } from "@fred/core/upload";
 import { sql as drizzleSql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeUser, runRequest } from "./fixtures";
@@ -130,18 +129,19 @@ describe("reads that do not grow with the table", () => {
     const page = await rowsRead("run", () => Run.list(ref));
     expect(page.error).toBeDefined();
     expect(page.rows).toBe(0);
-    const uploads = await rowsRead("upload", () => Upload.listForJob(ref));
-    expect(uploads.value).toEqual([]);
-    expect(uploads.rows).toBe(0);
+    for (const table of ["upload", "run"] as const) {
+      const detail = await rowsRead(table, () => Job.detail(ref));
+      expect(detail.error).toMatchObject({ code: "not_found" });
+      expect(detail.rows, table).toBe(0);
+    }
     // The owner sees them: the reads above were empty for the right reason.
-    expect(await Upload.listForJob({ userId: other, jobId: jobs.foreign })).toHaveLength(200);
+    const own = await Job.detail({ userId: other, jobId: jobs.foreign });
+    expect(own.uploads).toHaveLength(200);
   });
 
   it("a job's own uploads are read without the uploads of its runs", async () => {
-    const read = await rowsRead("upload", () =>
-      Upload.listForJob({ userId: caller, jobId: jobs.recent }),
-    );
-    expect(read.value?.map((u) => u.type)).toEqual(["input"]);
+    const read = await rowsRead("upload", () => Job.detail({ userId: caller, jobId: jobs.recent }));
+    expect(read.value?.uploads.map((u) => u.type)).toEqual(["input"]);
     expect(read.rows).toBeLessThanOrEqual(1 + PLANNING);
   });
 

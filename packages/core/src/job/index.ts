@@ -1,8 +1,10 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, getTableName, inArray, sql } from "drizzle-orm";
 import * as z from "zod";
-import { prepared, type Updater, useTransaction } from "../drizzle";
+import { fromRow, prepared, type Updater, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
+import { type runStatus, runTable } from "../run/run.sql";
+import { uploadTable } from "../upload/upload.sql";
 import { fn, Id, jsonProblem, keysetPage, lazy, storable, Text } from "../util";
 import { jobStatus, jobTable } from "./job.sql";
 
@@ -108,6 +110,50 @@ export namespace Job {
     const [row] = await byId(input);
     if (!row) throw new NotFoundError("Job", input.jobId);
     return row;
+  });
+
+  /**
+   * A job with its own uploads (input, config; a run's are listed with the run) and how
+   * many of its runs are in each status, read in ONE statement, so from one snapshot: an
+   * upload recorded with the job's move to submitted shows with it or not at all (read
+   * apart, a job could show as created with its input, or submitted without). Another
+   * user's job is a 404, found by an index lookup; its uploads and runs are never read.
+   */
+  const withDetail = prepared((on) => {
+    // Qualified by hand: in a one-table select drizzle writes a column without its table,
+    // which inside the subqueries would name the upload's or the run's own id.
+    const thisJob = sql`${sql.identifier(getTableName(jobTable))}.${sql.identifier(jobTable.id.name)}`;
+    return on
+      .select({
+        ...getTableColumns(jobTable),
+        uploads: sql<Record<string, unknown>[]>`(
+          select coalesce(json_agg(u order by u.id), '[]') from ${uploadTable} u
+          where u.job_id = ${thisJob} and u.context = 'job')`,
+        runCounts: sql<Partial<Record<string, number>>>`(
+          select coalesce(json_object_agg(c.status, c.n), '{}')
+          from (select status, count(*)::int as n from ${runTable}
+                where job_id = ${thisJob} group by status) c)`,
+      })
+      .from(jobTable)
+      .where(
+        and(
+          eq(jobTable.id, sql.placeholder("jobId")),
+          eq(jobTable.userId, sql.placeholder("userId")),
+        ),
+      )
+      .prepare("job_detail");
+  });
+
+  export const detail = fn(Ref, async (input) => {
+    const [row] = await withDetail(input);
+    if (!row) throw new NotFoundError("Job", input.jobId);
+    const { uploads, runCounts, ...job } = row;
+    return {
+      job: job as Info,
+      // json_agg's rows: column names, and timestamps as JSON strings, which fromRow maps.
+      uploads: uploads.map((u) => fromRow(uploadTable, u)),
+      runCounts: runCounts as Partial<Record<(typeof runStatus.enumValues)[number], number>>,
+    };
   });
 
   /** Newest first, keyset-paged on id: `cursor` is the last id of the previous page. */

@@ -1,7 +1,6 @@
 import {
   and,
   type Column,
-  count,
   eq,
   getTableColumns,
   inArray,
@@ -279,27 +278,6 @@ export namespace Run {
     });
     if (!any) await assertJob(userId, jobId);
   }
-
-  /** The query behind `countByStatus`. */
-  const statusCounts = prepared((on) =>
-    on
-      .select({ status: runTable.status, n: count() })
-      .from(runTable)
-      .where(
-        and(
-          eq(runTable.jobId, sql.placeholder("jobId")),
-          ownedJob(sql.placeholder("jobId"), sql.placeholder("userId")),
-        ),
-      )
-      .groupBy(runTable.status)
-      .prepare("run_status_counts"),
-  );
-
-  /** How many of a job's runs are in each status; none if the job is not the user's. */
-  export const countByStatus = fn(Job.Ref, async (input) => {
-    const rows = await statusCounts(input);
-    return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Partial<Record<Status, number>>;
-  });
 
   export const UpdateInput = lazy(() =>
     Ref().extend({

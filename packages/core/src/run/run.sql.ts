@@ -53,7 +53,7 @@ export const runTable = pgTable(
       foreignColumns: [jobTable.id, jobTable.userId],
     }).onDelete("cascade"),
     index("run_job_idx").on(t.jobId, t.id),
-    // Counting a job's runs by status reads only this index (GET /api/v1/jobs/{id}).
+    // Counting a job's runs by status reads only this index (Job.detail).
     index("run_job_status_idx").on(t.jobId, t.status),
     // A job's runs with results (epx GET /jobs/results), read without its other runs.
     index("run_job_results_idx")

@@ -1,10 +1,9 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import * as z from "zod";
 import { prepared, useTransaction } from "../drizzle";
-import { keysetWithin } from "../drizzle/types";
 import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
-import { jobTable, ownedJob } from "../job/job.sql";
+import { jobTable } from "../job/job.sql";
 import { Run } from "../run";
 import { ownedRun, runTable } from "../run/run.sql";
 import { fn, Id, lazy, Text } from "../util";
@@ -145,26 +144,6 @@ export namespace Upload {
     });
     return presigned;
   }
-
-  const forJob = prepared((on) => {
-    const jobId = sql.placeholder("jobId");
-    const own = keysetWithin([uploadTable.jobId, uploadTable.id], jobId, "asc");
-    return on
-      .select()
-      .from(uploadTable)
-      .where(
-        and(own.where, eq(uploadTable.context, "job"), ownedJob(jobId, sql.placeholder("userId"))),
-      )
-      .orderBy(...own.orderBy)
-      .prepare("uploads_for_job");
-  });
-
-  /**
-   * A job's own uploads (its input and config; a run's are listed with the run), none if
-   * the job is not the user's: the read carries the ownership check, so another user's job
-   * costs an index lookup, never a read of their uploads.
-   */
-  export const listForJob = fn(Job.Ref, (input) => forJob(input));
 
   const forRun = prepared((on) => {
     const runId = sql.placeholder("runId");

@@ -25,7 +25,7 @@ export const uploadTable = pgTable(
   },
   (t) => [
     index("upload_job_idx").on(t.jobId),
-    // A job's own uploads (input, config) in id order, without its runs' (Upload.listForJob).
+    // A job's own uploads (input, config) in id order, without its runs' (Job.detail).
     index("upload_job_own_idx").on(t.jobId, t.id).where(sql`${t.context} = 'job'`),
     index("upload_run_idx").on(t.runId),
   ],

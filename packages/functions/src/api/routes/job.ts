@@ -1,6 +1,5 @@
 import { Job } from "@fred/core/job";
 import { Run } from "@fred/core/run";
-import { Upload } from "@fred/core/upload";
 import { decimal, IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { compressedJson } from "../json-list";
@@ -108,14 +107,10 @@ jobs.openapi(
   },
   async (c) => {
     const { job_id } = c.req.valid("param");
-    // One round trip for the three. Each checks ownership in SQL: a foreign job's uploads
-    // and runs are never read.
-    const ref = { userId: c.get("user").id, jobId: job_id };
-    const [job, uploads, runCounts] = await Promise.all([
-      Job.get(ref),
-      Upload.listForJob(ref),
-      Run.countByStatus(ref),
-    ]);
+    const { job, uploads, runCounts } = await Job.detail({
+      userId: c.get("user").id,
+      jobId: job_id,
+    });
     return c.json({ ...jobView(job), uploads: uploads.map(uploadView), runCounts }, 200);
   },
 );
