@@ -1,3 +1,4 @@
+import { sql } from "@fred/core/drizzle";
 import type { ConflictError } from "@fred/core/error";
 import { Job } from "@fred/core/job";
 import { Upload } from "@fred/core/upload";
@@ -162,6 +163,25 @@ describe("jobs", () => {
     const torn = seen.filter(([status, input]) => (status === "created") === input);
     expect(torn).toEqual([]);
     expect(new Set(seen.map(([status]) => status))).toEqual(new Set(["created", "submitted"]));
+  });
+
+  it("a job's own upload asked for while the job is being cancelled waits, then is refused", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const ref = { userId: user.id, jobId: job.id };
+    let asked: Promise<unknown> | undefined;
+    let settled = false;
+    await sql().begin(async (tx) => {
+      await tx`update job set status = 'cancelled' where id = ${job.id}`;
+      asked = Upload.issue({ ...ref, context: "job", type: "config" }).finally(() => {
+        settled = true;
+      });
+      asked.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false); // the job's row lock holds it back
+    });
+    await expect(asked).rejects.toMatchObject({ code: "conflict" });
+    expect((await Job.detail(ref)).uploads).toEqual([]);
   });
 
   it("a move refused while another commits names a state it is refused from", async () => {

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, getTableName, inArray, sql } from "drizzle-orm";
 import * as z from "zod";
-import { fromRow, prepared, type Updater, useTransaction } from "../drizzle";
+import { fromRow, prepared, useTransaction } from "../drizzle";
 import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { type runStatus, runTable } from "../run/run.sql";
@@ -232,14 +232,6 @@ export namespace Job {
         });
       }),
   );
-
-  /** created → submitted, if the job is still created; otherwise nothing happens. */
-  export async function submitIfCreated(on: Updater, jobId: number): Promise<void> {
-    await on
-      .update(jobTable)
-      .set({ status: "submitted" })
-      .where(and(eq(jobTable.id, jobId), eq(jobTable.status, "created")));
-  }
 
   export function canTransition(from: Status, to: Status): boolean {
     return TRANSITIONS[from].includes(to);

@@ -1,6 +1,6 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, notInArray, sql } from "drizzle-orm";
 import * as z from "zod";
-import { prepared, useTransaction } from "../drizzle";
+import { prepared, statement, useTransaction } from "../drizzle";
 import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
 import { jobTable } from "../job/job.sql";
@@ -73,9 +73,7 @@ export namespace Upload {
     const job = await Job.get({ userId, jobId }); // a missing job is a 404 either way
     if (input.context === "job") {
       // A run's uploads stay open: its runner may still be finishing when the job closes.
-      if (Job.CLOSED.includes(job.status)) {
-        throw new ConflictError(`Job ${job.id} is ${job.status} and takes no more uploads.`);
-      }
+      if (Job.CLOSED.includes(job.status)) throw closed(job);
       return record(input, job, undefined);
     }
     throw new InvalidError("runId is required for a run upload.");
@@ -107,8 +105,39 @@ export namespace Upload {
     },
   );
 
+  const closed = (job: Pick<Job.Info, "id" | "status">) =>
+    new ConflictError(`Job ${job.id} is ${job.status} and takes no more uploads.`);
+
+  /**
+   * A job's own upload, recorded in ONE statement and only while the job is open: the job
+   * is locked FOR NO KEY UPDATE (a status change in flight is waited for; one that closed
+   * the job leaves nothing inserted, where the foreign key's check alone would not wait),
+   * and the job input's upload moves a created job to submitted in the same statement.
+   */
+  const recordForJob = statement(
+    (bind) => sql`
+      with open as (
+        select ${jobTable.id} as id from ${jobTable}
+        where ${jobTable.id} = ${bind("jobId")} and ${notInArray(jobTable.status, [...Job.CLOSED])}
+        for no key update
+      ), issued as (
+        insert into ${uploadTable} (job_id, context, type, key, content_type, time_expires)
+        select id, 'job'::${sql.identifier(uploadContext.enumName)},
+               ${bind("type")}::${sql.identifier(uploadType.enumName)}, ${bind("key")},
+               ${bind("contentType")}, ${bind("expires")}::timestamptz
+        from open
+        returning id
+      ), submitted as (
+        update ${jobTable} set status = 'submitted', time_updated = now()
+        from issued
+        where ${jobTable.id} = ${bind("jobId")} and ${jobTable.status} = 'created'
+          and ${bind("submits")}::boolean
+      )
+      select id from issued`,
+  );
+
   async function record(
-    input: { context: "job" | "run"; type: Type; contentType?: string | undefined },
+    input: { userId: number; context: "job" | "run"; type: Type; contentType?: string | undefined },
     job: Pick<Job.Info, "id" | "timeCreated">,
     runId: number | undefined,
   ) {
@@ -121,6 +150,18 @@ export namespace Upload {
     const key = prefix(job) + name;
     // Presigning is local computation, done before the write: a failure stores nothing.
     const presigned = await presignPut(key, input.contentType);
+    if (input.context === "job") {
+      const issued = await recordForJob({
+        jobId: job.id,
+        type: input.type,
+        key,
+        contentType: input.contentType ?? null,
+        expires: presigned.expiresAt.toISOString(),
+        submits: input.type === "input",
+      });
+      if (!issued.length) throw closed(await Job.get({ userId: input.userId, jobId: job.id }));
+      return presigned;
+    }
     await useTransaction(async (on) => {
       const insert = on.insert(uploadTable).values({
         jobId: job.id,
@@ -136,8 +177,6 @@ export namespace Upload {
       const then = on.with(on.$with("issued").as(insert.returning({ id: uploadTable.id })));
       if (runId !== undefined && input.type === "results") {
         await Run.setResultsKey(then, runId, key);
-      } else if (input.context === "job" && input.type === "input") {
-        await Job.submitIfCreated(then, job.id);
       } else {
         await insert;
       }
