@@ -12,6 +12,7 @@ import { routedPath } from "../src/api";
 import { app } from "../src/api/app";
 import { handle, type RestEvent, type RestResult } from "../src/api/gateway";
 import { EventHeaders } from "../src/api/gateway/event-headers";
+import { EventRequest } from "../src/api/gateway/event-request";
 import { EventResponse } from "../src/api/gateway/event-response";
 import {
   fetchClasses,
@@ -203,18 +204,29 @@ describe("the adapter's classes in place of Node's", () => {
     const installed = installedFetchClasses();
     class A {}
     class B {}
+    class C {}
     try {
-      installFetchClasses({ Headers: A as never, Response: B as never });
+      installFetchClasses({ Headers: A as never, Request: C as never, Response: B as never });
       const meant = new Function("return [Headers, Request, Response]")() as unknown[];
-      expect(meant).toEqual([A, fetchClasses().Request, B]);
+      expect(meant).toEqual([A, C, B]);
       expect(own()).toEqual(before);
     } finally {
       installFetchClasses(installed);
     }
     // What handle() installs, here as in the Lambda.
     handle(app);
-    expect(new Function("return Response")()).toBe(EventResponse);
-    expect(new Function("return Headers")()).toBe(EventHeaders);
+    const [Headers_, Request_, Response_] = new Function(
+      "return [Headers, Request, Response]",
+    )() as [unknown, typeof Request, unknown];
+    expect([Headers_, Response_]).toEqual([EventHeaders, EventResponse]);
+    // An EventRequest and Node's requests are Requests to instanceof; `new` builds Node's.
+    const ours = new EventRequest("GET", "https://x.example/", new EventHeaders(), null);
+    expect(ours instanceof Request_).toBe(true);
+    const node = new Request_("https://x.example/");
+    expect(node).toBeInstanceOf(fetchClasses().Request);
+    expect(node instanceof Request_).toBe(true);
+    expect({} instanceof Request_).toBe(false);
+    expect(own()).toEqual(before);
   });
 });
 

@@ -1,10 +1,10 @@
 import { bufferOf, textOf, unusable } from "./body";
-import { fetchClasses, whenLoaded } from "./fetch-classes";
+import { fetchClasses, isNative, whenLoaded } from "./fetch-classes";
 
 /**
  * What Hono and our middleware read of a request, with the body as the event's bytes.
- * It is a `Request` to `instanceof` (once anything can ask: ./fetch-classes.ts); the rest of
- * `Request` is a real one, built on first use (after which the body is read through it).
+ * It is a `Request` to `instanceof` (see EventRequestClass); the rest of `Request` is a
+ * real one, built on first use (after which the body is read through it).
  */
 export class EventRequest {
   readonly method: string;
@@ -103,3 +103,17 @@ for (const name of [
   });
 }
 whenLoaded(({ Request }) => Object.setPrototypeOf(EventRequest.prototype, Request.prototype));
+
+/**
+ * What `Request` means in code once `handle()` installed it (./fetch-classes.ts): an
+ * EventRequest and Node's requests are its instances (hono's `app.request()` asks), and
+ * `new Request(…)` builds Node's. Node's own global is left alone, as for Headers and
+ * Response: on Node 22 touching it loads undici.
+ */
+type RequestArgs = ConstructorParameters<typeof Request>;
+export const EventRequestClass = function Request(...args: RequestArgs) {
+  return new (fetchClasses().Request)(...args);
+} as unknown as typeof Request;
+Object.defineProperty(EventRequestClass, Symbol.hasInstance, {
+  value: (value: unknown) => value instanceof EventRequest || isNative(value, "Request"),
+});

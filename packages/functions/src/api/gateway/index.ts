@@ -18,7 +18,7 @@
 import { log } from "../log";
 import { utf8 } from "./body";
 import { EventHeaders } from "./event-headers";
-import { EventRequest } from "./event-request";
+import { EventRequest, EventRequestClass } from "./event-request";
 import { EventResponse } from "./event-response";
 import { installFetchClasses } from "./fetch-classes";
 
@@ -55,15 +55,16 @@ export interface GatewayEnv {
 
 /**
  * A Lambda handler for `app` behind an API Gateway REST API's proxy integration. It makes
- * `Response` and `Headers` mean `EventResponse` and `EventHeaders` in every module's code,
- * hono's included (see installFetchClasses): a request whose route answers with text
- * loads none of Node's fetch classes.
+ * `Response`, `Headers` and `Request` mean `EventResponse`, `EventHeaders` and
+ * `EventRequestClass` in every module's code, hono's included (see installFetchClasses): a
+ * request whose route answers with text loads none of Node's fetch classes.
  */
 export function handle(app: {
   fetch(request: Request, env: GatewayEnv): Response | Promise<Response>;
 }) {
   installFetchClasses({
     Headers: EventHeaders as unknown as typeof Headers,
+    Request: EventRequestClass,
     Response: EventResponse as unknown as typeof Response,
   });
   return async (event: RestEvent, lambdaContext?: unknown): Promise<RestResult> => {
