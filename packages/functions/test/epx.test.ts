@@ -92,9 +92,17 @@ describe("the epx client flow", () => {
     // No results yet.
     expect((await call("GET", `/jobs/results?job_id=${jobId}`, opts)).json).toEqual({ urls: [] });
 
-    // The runner uploads run B's results and reports them.
+    // The runner uploads run B's results and reports them; reported before the PUT, they
+    // are refused, as /jobs/results would hand out a URL to nothing.
     const upload = await call("GET", `/api/v1/runs/${runB}/upload-url?type=results`, { token });
     expect(upload.status).toBe(200);
+    const early = await call("PATCH", `/api/v1/runs/${runB}`, {
+      token,
+      body: { status: "DONE", resultsUploaded: true },
+    });
+    expect(early.status).toBe(409);
+    expect(early.json.error.message).toContain("not in storage yet");
+    expect((await call("GET", `/api/v1/runs/${runB}`, { token })).json.status).toBe("Submitted");
     expect((await fetch(upload.json.url, { method: "PUT", body: "results!" })).status).toBe(200);
     const done = await call("PATCH", `/api/v1/runs/${runB}`, {
       token,

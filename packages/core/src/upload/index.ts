@@ -7,7 +7,7 @@ import { jobTable } from "../job/job.sql";
 import { Run } from "../run";
 import { ownedRun, runTable } from "../run/run.sql";
 import { fn, Id, lazy, Text } from "../util";
-import { presignGet, presignPut } from "./s3";
+import { objectExists, presignGet, presignPut } from "./s3";
 import { uploadContext, uploadTable, uploadType } from "./upload.sql";
 
 export type { Presigned } from "./s3";
@@ -183,6 +183,23 @@ export namespace Upload {
     });
     return presigned;
   }
+
+  /**
+   * Refuses to mark a run's results uploaded (Run.update's `resultsUploaded`) until they
+   * are in S3: otherwise /jobs/results would hand out a URL that answers 404. Nothing
+   * deletes an object, so what is there now stays there.
+   */
+  export const assertResultsStored = fn(Run.Ref, async (input) => {
+    const run = await Run.get(input);
+    if (!run.resultsKey) {
+      throw new ConflictError(`Run ${run.id} has no results upload; request one first.`);
+    }
+    if (!(await objectExists(run.resultsKey))) {
+      throw new ConflictError(
+        `Run ${run.id}'s results are not in storage yet: PUT them to the URL issued for ${run.resultsKey} first.`,
+      );
+    }
+  });
 
   const forRun = prepared((on) => {
     const runId = sql.placeholder("runId");

@@ -10,6 +10,7 @@
  * URL getSignedUrl returns.
  */
 import { Config } from "../config";
+import { UnavailableError } from "../error";
 
 type S3RequestPresigner = import("@aws-sdk/s3-request-presigner").S3RequestPresigner;
 type HttpRequest = Parameters<S3RequestPresigner["presign"]>[0];
@@ -198,6 +199,22 @@ export async function presignGet(key: string): Promise<Presigned> {
     headers: {},
     expiresAt: new Date(Date.now() + expiresIn * 1000),
   };
+}
+
+/**
+ * Whether an object is stored at `key` (a HEAD request). S3 unreachable or refusing is an
+ * UnavailableError (a 503 with Retry-After), not an answer either way.
+ */
+export async function objectExists(key: string): Promise<boolean> {
+  const { client, s3 } = await load();
+  try {
+    await client.send(new s3.HeadObjectCommand({ Bucket: Config.bucket(), Key: key }));
+    return true;
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) return false;
+    throw new UnavailableError("Storage is unavailable; retry shortly.");
+  }
 }
 
 /** Forget the client (tests that change S3_ENDPOINT between files). */

@@ -325,6 +325,10 @@ describe("S3 down", () => {
     }
     const epx = await send("POST", "/jobs", { jobId, context: "job", type: "config" });
     expect(epx.status).toBe(200);
+    // Marking results uploaded checks that they are in S3: with S3 down, a retryable 503.
+    const mark = await send("PATCH", `/api/v1/runs/${run.id}`, { resultsUploaded: true });
+    expect(mark.status).toBe(503);
+    expect(mark.body.error.code).toBe("unavailable");
     urls.push(epx.body.url);
     const results = await send("GET", `/jobs/results?job_id=${jobId}`);
     expect(results.status).toBe(200);

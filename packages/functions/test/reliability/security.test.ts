@@ -661,8 +661,13 @@ describe("logs", () => {
       for (const type of ["config", "input", "results", "logs"]) {
         const res = await call("GET", `/api/v1/runs/${f.runId}/upload-url?type=${type}`, { token });
         keep(res.json.url);
+        if (type === "results") await fetch(res.json.url, { method: "PUT", body: "r" });
       }
-      await call("PATCH", `/api/v1/runs/${f.runId}`, { token, body: { resultsUploaded: true } });
+      const done = await call("PATCH", `/api/v1/runs/${f.runId}`, {
+        token,
+        body: { resultsUploaded: true },
+      });
+      expect(done.status).toBe(200);
       const up = await call("POST", "/jobs", {
         token,
         offline: true,

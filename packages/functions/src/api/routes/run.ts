@@ -101,10 +101,14 @@ runs.openapi(
                 podPhase: z.string().max(64).nullable().optional(),
                 containerStatus: z.string().max(256).nullable().optional(),
                 userDeleted: z.boolean().optional(),
-                resultsUploaded: z.literal(true).optional().meta({
-                  description:
-                    "Set once the results object is in S3; it then appears in /jobs/results.",
-                }),
+                resultsUploaded: z
+                  .literal(true)
+                  .optional()
+                  .meta({
+                    description:
+                      "Set once the results object is in S3 (checked: before it is there, a " +
+                      "409); the run then appears in /jobs/results.",
+                  }),
               })
               .meta({ id: "RunUpdate" }),
           },
@@ -118,11 +122,10 @@ runs.openapi(
     }),
   },
   async (c) => {
-    const run = await Run.update({
-      ...c.req.valid("json"),
-      userId: c.get("user").id,
-      runId: c.req.valid("param").run_id,
-    });
+    const ref = { userId: c.get("user").id, runId: c.req.valid("param").run_id };
+    const changes = c.req.valid("json");
+    if (changes.resultsUploaded) await Upload.assertResultsStored(ref);
+    const run = await Run.update({ ...changes, ...ref });
     return c.json(runView(run), 200);
   },
 );
