@@ -6,7 +6,7 @@
 import type { AddressInfo } from "node:net";
 import net from "node:net";
 import type { ServerType } from "@hono/node-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { listen } from "../src/local";
 import { makeUser } from "./helpers";
 
@@ -85,6 +85,40 @@ describe("the local server, for requests Node's parser refuses", () => {
     const answer = await exchange(`${head}{"name":"`);
     expect(answer.status).toBe(400);
     expect(answer.json).toMatchObject({ error: { code: "invalid" } });
+  });
+
+  it("a body the client abandons is logged as the 400 it is, not as an outage", async () => {
+    const { token } = await makeUser();
+    const lines: string[] = [];
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const level = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = "info";
+    try {
+      const socket = net.connect(port, "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write(
+        `POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.resetAndDestroy(); // the client goes away mid-body
+      const logged = () =>
+        lines
+          .flatMap((l) => l.split("\n"))
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { msg: string; path?: string; status?: number })
+          .filter((e) => e.msg === "request" && e.path === "/api/v1/jobs");
+      for (let i = 0; i < 100 && logged().length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(logged().map((e) => e.status)).toEqual([400]);
+    } finally {
+      process.env.LOG_LEVEL = level;
+      out.mockRestore();
+    }
   });
 
   it("still answers well-formed requests", async () => {

@@ -43,13 +43,20 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 export function bodyText(c: Context): Promise<string> {
   // Typed as values, but hono keeps the promises of its reads there.
   const cache = c.req.bodyCache as { text?: Promise<string> };
-  cache.text ??= c.req.arrayBuffer().then((bytes) => {
-    try {
-      return UTF8.decode(bytes);
-    } catch {
-      throw new InvalidError("The body is not valid UTF-8.");
-    }
-  });
+  cache.text ??= c.req.arrayBuffer().then(
+    (bytes) => {
+      try {
+        return UTF8.decode(bytes);
+      } catch {
+        throw new InvalidError("The body is not valid UTF-8.");
+      }
+    },
+    // Only `pnpm start` streams bodies (Lambda's is in the event): a client that went away
+    // mid-body. Its socket's ECONNRESET would otherwise read as the database's: a 503.
+    () => {
+      throw new InvalidError("The body did not arrive whole.");
+    },
+  );
   return cache.text;
 }
 
