@@ -129,7 +129,7 @@ export namespace Job {
         uploads: sql<Record<string, unknown>[]>`(
           select coalesce(json_agg(u order by u.id), '[]') from ${uploadTable} u
           where u.job_id = ${thisJob} and u.context = 'job')`,
-        runCounts: sql<Partial<Record<string, number>>>`(
+        runCounts: sql<Partial<Record<(typeof runStatus.enumValues)[number], number>>>`(
           select coalesce(json_object_agg(c.status, c.n), '{}')
           from (select status, count(*)::int as n from ${runTable}
                 where job_id = ${thisJob} group by status) c)`,
@@ -152,7 +152,7 @@ export namespace Job {
       job: job as Info,
       // json_agg's rows: column names, and timestamps as JSON strings, which fromRow maps.
       uploads: uploads.map((u) => fromRow(uploadTable, u)),
-      runCounts: runCounts as Partial<Record<(typeof runStatus.enumValues)[number], number>>,
+      runCounts,
     };
   });
 
@@ -218,14 +218,10 @@ export namespace Job {
           if (!from.includes(current.status)) break;
         }
         const status = current!.status;
-        if (from.includes(status)) {
-          throw new ConflictError("The job kept changing while it was moved; retry.", {
-            from: status,
-            to: input.to,
-            allowed: TRANSITIONS[status],
-          });
-        }
-        throw new ConflictError(`A ${status} job cannot become ${input.to}.`, {
+        const message = from.includes(status)
+          ? "The job kept changing while it was moved; retry."
+          : `A ${status} job cannot become ${input.to}.`;
+        throw new ConflictError(message, {
           from: status,
           to: input.to,
           allowed: TRANSITIONS[status],

@@ -191,10 +191,8 @@ export namespace Upload {
    */
   export const assertResultsStored = fn(Run.Ref, async (input) => {
     const run = await Run.get(input);
-    if (!run.resultsKey) {
-      throw new ConflictError(`Run ${run.id} has no results upload; request one first.`);
-    }
-    if (!(await objectExists(run.resultsKey))) {
+    // No results upload issued at all: Run.update refuses that itself.
+    if (run.resultsKey && !(await objectExists(run.resultsKey))) {
       throw new ConflictError(
         `Run ${run.id}'s results are not in storage yet: PUT them to the URL issued for ${run.resultsKey} first.`,
       );
