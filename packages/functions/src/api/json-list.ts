@@ -15,6 +15,7 @@ import { JsonText } from "@fred/core/util";
 import type { Context, TypedResponse } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { parseAccept } from "hono/utils/accept";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JSONParsed } from "hono/utils/types";
 
 /** Shorter lists go uncompressed: not worth the bytes. */
@@ -126,6 +127,33 @@ export async function compressedJson<T>(
 }
 
 /**
+ * `c.json({ [key]: items }, status)`, or `c.json(items[0], status)` without a key, for items
+ * that hold JsonText (see `pageJson`): a batch of submitted runs, written with the texts
+ * their requests were stored as.
+ */
+export function jsonWithText<V extends object, S extends ContentfulStatusCode>(
+  c: Context,
+  item: V,
+  status: S,
+): Response & TypedResponse<JSONParsed<Written<V>>, S, "json">;
+export function jsonWithText<K extends string, V extends object, S extends ContentfulStatusCode>(
+  c: Context,
+  key: K,
+  items: V[],
+  status: S,
+): Response & TypedResponse<JSONParsed<{ [k in K]: Written<V>[] }>, S, "json">;
+export function jsonWithText(c: Context, ...args: unknown[]): Response {
+  if (typeof args[0] !== "string") {
+    const [item, status] = args as [object, ContentfulStatusCode];
+    return c.body(pageJson([item]), status, { "content-type": "application/json" });
+  }
+  const [key, items, status] = args as [string, object[], ContentfulStatusCode];
+  return c.body(`{${JSON.stringify(key)}:[${pageJson(items)}]}`, status, {
+    "content-type": "application/json",
+  });
+}
+
+/**
  * A page's items as JSON, without the array's brackets. One stringify for the page, unless
  * its items hold JsonText (flat items with the same keys, as a view makes them): then one
  * per item, each JsonText written where its key stands. Its key is stringified with `null`
@@ -133,6 +161,7 @@ export async function compressedJson<T>(
  * inside a JSON string is escaped.
  */
 function pageJson(items: object[]): string {
+  if (!items.length) return "";
   const first = items[0] as Record<string, unknown>;
   const raw = Object.keys(first).filter((k) => first[k] instanceof JsonText);
   if (!raw.length) return JSON.stringify(items).slice(1, -1);

@@ -110,7 +110,10 @@ export const RunView = lazy(() =>
 );
 export type RunView = z.infer<ReturnType<typeof RunView>>;
 
-export function runView(r: Run.Info): RunView {
+/** A run's view; a submitted run's request stays the JSON text it was stored as. */
+export function runView<R extends Run.Info | Run.Submitted>(
+  r: R,
+): Omit<RunView, "request"> & { request: R["request"] } {
   return {
     id: r.id,
     jobId: r.jobId,

@@ -9,7 +9,7 @@ import { Upload } from "@fred/core/upload";
 import { IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
-import { jsonList } from "../json-list";
+import { jsonList, jsonWithText } from "../json-list";
 import { requireUser } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
@@ -143,7 +143,7 @@ epx.openapi(
       errors: null,
       runRequest: r.request,
     }));
-    return c.json({ runResponses }, 200);
+    return jsonWithText(c, "runResponses", runResponses, 200);
   },
 );
 

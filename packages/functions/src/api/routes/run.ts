@@ -3,6 +3,7 @@ import { Upload } from "@fred/core/upload";
 import { IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
+import { jsonWithText } from "../json-list";
 import { requireUser } from "../middleware/auth";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
@@ -52,7 +53,9 @@ runs.openapi(
       runs: batch ? body.runs : [body],
       epxClientVersion: epxClientVersion(c),
     });
-    return c.json(batch ? { runs: stored.map(runView) } : runView(stored[0]!), 201);
+    return batch
+      ? jsonWithText(c, "runs", stored.map(runView), 201)
+      : jsonWithText(c, runView(stored[0]!), 201);
   },
 );
 
