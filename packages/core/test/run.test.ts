@@ -1,6 +1,7 @@
 import { createTransaction, sql } from "@fred/core/drizzle";
 import { Job } from "@fred/core/job";
 import { Run, type RunRequest } from "@fred/core/run";
+import { Upload } from "@fred/core/upload";
 import { describe, expect, it } from "vitest";
 import { makeUser, runRequest } from "./fixtures";
 
@@ -124,6 +125,43 @@ describe("runs", () => {
     const stored = await Run.get({ userId: user.id, runId: run!.id });
     expect(JSON.stringify(stored.request)).toBe(run!.request.text);
     expect(Object.keys(stored.request)[0]).toBe("jobId");
+  });
+
+  it("a run's detail is one snapshot: its results key and its results upload, or neither", async () => {
+    // Issuing the results upload records it and sets the run's key in one statement.
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const seen: [boolean, boolean][] = [];
+    for (let i = 0; i < 30; i++) {
+      const [run] = await Run.submit({ userId: user.id, runs: [runRequest(job.id)] });
+      const ref = { userId: user.id, runId: run!.id };
+      const [, ...details] = await Promise.all([
+        Upload.issueForRun({ ...ref, type: "results" }),
+        ...Array.from({ length: 8 }, () => Run.detail(ref)),
+      ]);
+      for (const d of details) {
+        seen.push([d.run.resultsKey !== null, d.uploads.some((u) => u.type === "results")]);
+      }
+    }
+    expect(seen.filter(([key, upload]) => key !== upload)).toEqual([]);
+    expect(new Set(seen.map(([key]) => key))).toEqual(new Set([false, true]));
+  });
+
+  it("a run's detail is the run and its uploads in order; another user's run is not found", async () => {
+    const { user } = await makeUser();
+    const job = await Job.create({ userId: user.id });
+    const [run] = await Run.submit({ userId: user.id, runs: [runRequest(job.id)] });
+    const ref = { userId: user.id, runId: run!.id };
+    expect(await Run.detail(ref)).toEqual({ run: await Run.get(ref), uploads: [] });
+    const config = await Upload.issueForRun({ ...ref, type: "config" });
+    const logs = await Upload.issueForRun({ ...ref, type: "logs" });
+    const { uploads } = await Run.detail(ref);
+    expect(uploads.map((u) => u.key)).toEqual([config.key, logs.key]);
+    expect(uploads[0]!.timeCreated).toBeInstanceOf(Date);
+    const other = await makeUser("Eve");
+    await expect(Run.detail({ userId: other.user.id, runId: run!.id })).rejects.toMatchObject({
+      code: "not_found",
+    });
   });
 
   it("a batch with one invalid run inserts nothing", async () => {

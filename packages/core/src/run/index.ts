@@ -3,6 +3,7 @@ import {
   type Column,
   eq,
   getTableColumns,
+  getTableName,
   inArray,
   is,
   isNotNull,
@@ -25,6 +26,7 @@ import { keysetWithin } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { Job } from "../job";
 import { jobTable, ownedJob } from "../job/job.sql";
+import { uploadTable } from "../upload/upload.sql";
 import { fn, Id, invalid, JsonText, keysetPage, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
@@ -90,10 +92,10 @@ export namespace Run {
   // change still waits for a batch, and a batch for it, as under FOR SHARE.
   //
   // What comes back is one row: the new ids, their jobs in the same order (to check the
-  // pairing with the requests) and the statement's now(). Returned row by row, 1000 ids and
-  // 2000 times took ~0.75 ms more to send and parse. The aggregates are not ordered (that
-  // cost a single run 0.03 ms): both read the rows as RETURNING gives them, in the order
-  // they were inserted, which `submit` checks.
+  // pairing with the requests) and the statement's now(). Returned row by row, a 1000-run
+  // batch sent, parsed and mapped 1000 rows (2000 timestamps among them) for what this row
+  // says. The aggregates are not ordered (that cost a single run 0.03 ms): both read the
+  // rows as RETURNING gives them, in the order they were inserted, which `submit` checks.
   const insertRuns = statement(
     (bind) => sql`
       with open as (
@@ -207,6 +209,40 @@ export namespace Run {
     const [row] = await byId(input);
     if (!row) throw new NotFoundError("Run", input.runId);
     return row;
+  });
+
+  /**
+   * A run with the uploads issued for it, in one statement, so from one snapshot: read
+   * apart, a results upload recorded between the reads (with the run's results key, in
+   * one statement) could show a key without its upload, or the upload without the key.
+   */
+  const withUploads = prepared((on) => {
+    // Qualified by hand: in a one-table select drizzle writes a column without its table,
+    // which inside the subquery would name the upload's own id.
+    const thisRun = sql`${sql.identifier(getTableName(runTable))}.${sql.identifier(runTable.id.name)}`;
+    return on
+      .select({
+        ...getTableColumns(runTable),
+        uploads: sql<Record<string, unknown>[]>`(
+          select coalesce(json_agg(u order by u.id), '[]') from ${uploadTable} u
+          where u.run_id = ${thisRun})`,
+      })
+      .from(runTable)
+      .where(
+        and(
+          eq(runTable.id, sql.placeholder("runId")),
+          eq(runTable.userId, sql.placeholder("userId")),
+        ),
+      )
+      .prepare("run_detail");
+  });
+
+  export const detail = fn(Ref, async (input) => {
+    const [row] = await withUploads(input);
+    if (!row) throw new NotFoundError("Run", input.runId);
+    const { uploads, ...run } = row;
+    // json_agg's rows: column names, and timestamps as JSON strings, which fromRow maps.
+    return { run: run as Info, uploads: uploads.map((u) => fromRow(uploadTable, u)) };
   });
 
   /** A job's runs, through run_job_idx (see `keysetWithin`). */

@@ -61,8 +61,3 @@ export const runTable = pgTable(
       .where(sql`${t.resultsUploadedAt} is not null and ${t.resultsKey} is not null`),
   ],
 );
-
-/** SQL: run `runId` exists and is `userId`'s (as `ownedJob` is for a job). */
-export function ownedRun(runId: unknown, userId: unknown) {
-  return sql`exists (select 1 from ${runTable} where ${runTable.id} = ${runId} and ${runTable.userId} = ${userId})`;
-}

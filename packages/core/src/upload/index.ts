@@ -1,11 +1,11 @@
-import { and, asc, eq, notInArray, sql } from "drizzle-orm";
+import { and, eq, notInArray, sql } from "drizzle-orm";
 import * as z from "zod";
 import { prepared, statement, useTransaction } from "../drizzle";
 import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
 import { jobTable } from "../job/job.sql";
 import { Run } from "../run";
-import { ownedRun, runTable } from "../run/run.sql";
+import { runTable } from "../run/run.sql";
 import { fn, Id, lazy, Text } from "../util";
 import { objectExists, presignGet, presignPut } from "./s3";
 import { uploadContext, uploadTable, uploadType } from "./upload.sql";
@@ -198,19 +198,6 @@ export namespace Upload {
       );
     }
   });
-
-  const forRun = prepared((on) => {
-    const runId = sql.placeholder("runId");
-    return on
-      .select()
-      .from(uploadTable)
-      .where(and(eq(uploadTable.runId, runId), ownedRun(runId, sql.placeholder("userId"))))
-      .orderBy(asc(uploadTable.id))
-      .prepare("uploads_for_run");
-  });
-
-  /** A run's uploads (config, input, results, logs), none if the run is not the user's. */
-  export const listForRun = fn(Run.Ref, (input) => forRun(input));
 
   /** Presigned GETs written per page: presigning 100,000 takes seconds, the list not much. */
   export const RESULTS_PAGE = 1000;

@@ -79,9 +79,8 @@ runs.openapi(
     }),
   },
   async (c) => {
-    // One round trip for both; the uploads carry the ownership check in SQL.
     const ref = { userId: c.get("user").id, runId: c.req.valid("param").run_id };
-    const [run, uploads] = await Promise.all([Run.get(ref), Upload.listForRun(ref)]);
+    const { run, uploads } = await Run.detail(ref);
     return c.json({ ...runView(run), uploads: uploads.map(uploadView) }, 200);
   },
 );
