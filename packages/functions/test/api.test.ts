@@ -30,6 +30,8 @@ describe("registration", () => {
       expiresAt: null,
     });
     expect(res.json.api).toMatchObject({ version: "v1" });
+    // Its first request counts as a use.
+    expect(Date.now() - Date.parse(res.json.token.lastUsedAt)).toBeLessThan(60_000);
     expect(res.text).not.toContain(token);
     expect(res.headers.get("cache-control")).toBe("no-store");
   });

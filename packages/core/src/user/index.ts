@@ -82,15 +82,18 @@ export namespace Token {
     }
     // Recording use is best effort and at most once a minute per token. Not awaited, and on
     // the pool rather than any transaction of the caller's: it goes out ahead of the
-    // request's own statements and adds no round trip.
-    if (!row.token.timeLastUsed || now - row.token.timeLastUsed.getTime() > 60_000) {
+    // request's own statements and adds no round trip. The token handed back says so,
+    // so that a token's first request does not show it as never used.
+    const info = toInfo(row.token);
+    if (!info.timeLastUsed || now - info.timeLastUsed.getTime() > 60_000) {
+      info.timeLastUsed = new Date(now);
       db()
         .update(apiTokenTable)
-        .set({ timeLastUsed: new Date(now) })
+        .set({ timeLastUsed: info.timeLastUsed })
         .where(eq(apiTokenTable.id, row.token.id))
         .catch(() => {});
     }
-    return { user: row.user, token: toInfo(row.token) };
+    return { user: row.user, token: info };
   }
 
   export const revoke = fn(
