@@ -1,4 +1,4 @@
-import { asc, type Column, desc, type Placeholder, type SQL, sql } from "drizzle-orm";
+import { asc, type Column, desc, getTableName, type Placeholder, type SQL, sql } from "drizzle-orm";
 import { bigint, customType, makePgArray, timestamp } from "drizzle-orm/pg-core";
 import { parse as parseArray } from "postgres-array";
 
@@ -58,4 +58,13 @@ export function keysetWithin(
       ? sql`(${parent}, ${id}) > (${value}, ${cursor}) and ${parent} <= ${value}`
       : sql`(${parent}, ${id}) < (${value}, ${cursor}) and ${parent} >= ${value}`;
   return { where, orderBy };
+}
+
+/**
+ * A column with its table's name, for a correlated subquery: in a one-table select drizzle
+ * writes a column without its table, which inside the subquery would name the subquery's
+ * own column of that name (its own id).
+ */
+export function qualified(column: Column): SQL {
+  return sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(column.name)}`;
 }

@@ -1,10 +1,10 @@
-import { and, eq, getTableColumns, getTableName, inArray, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import * as z from "zod";
 import { fromRow, prepared, useTransaction } from "../drizzle";
-import { keysetWithin } from "../drizzle/types";
+import { keysetWithin, qualified } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { type runStatus, runTable } from "../run/run.sql";
-import { uploadTable } from "../upload/upload.sql";
+import { uploadsJson, uploadTable } from "../upload/upload.sql";
 import { fn, Id, jsonProblem, keysetPage, lazy, storable, Text } from "../util";
 import { jobStatus, jobTable } from "./job.sql";
 
@@ -120,15 +120,11 @@ export namespace Job {
    * user's job is a 404, found by an index lookup; its uploads and runs are never read.
    */
   const withDetail = prepared((on) => {
-    // Qualified by hand: in a one-table select drizzle writes a column without its table,
-    // which inside the subqueries would name the upload's or the run's own id.
-    const thisJob = sql`${sql.identifier(getTableName(jobTable))}.${sql.identifier(jobTable.id.name)}`;
+    const thisJob = qualified(jobTable.id);
     return on
       .select({
         ...getTableColumns(jobTable),
-        uploads: sql<Record<string, unknown>[]>`(
-          select coalesce(json_agg(u order by u.id), '[]') from ${uploadTable} u
-          where u.job_id = ${thisJob} and u.context = 'job')`,
+        uploads: uploadsJson(sql`u.job_id = ${thisJob} and u.context = 'job'`),
         runCounts: sql<Partial<Record<(typeof runStatus.enumValues)[number], number>>>`(
           select coalesce(json_object_agg(c.status, c.n), '{}')
           from (select status, count(*)::int as n from ${runTable}
@@ -150,7 +146,6 @@ export namespace Job {
     const { uploads, runCounts, ...job } = row;
     return {
       job: job as Info,
-      // json_agg's rows: column names, and timestamps as JSON strings, which fromRow maps.
       uploads: uploads.map((u) => fromRow(uploadTable, u)),
       runCounts,
     };

@@ -3,7 +3,6 @@ import {
   type Column,
   eq,
   getTableColumns,
-  getTableName,
   inArray,
   is,
   isNotNull,
@@ -22,11 +21,11 @@ import {
   type Updater,
   useTransaction,
 } from "../drizzle";
-import { keysetWithin } from "../drizzle/types";
+import { keysetWithin, qualified } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { Job } from "../job";
 import { jobTable, ownedJob } from "../job/job.sql";
-import { uploadTable } from "../upload/upload.sql";
+import { uploadsJson, uploadTable } from "../upload/upload.sql";
 import { fn, Id, invalid, JsonText, keysetPage, lazy, Text } from "../util";
 import { RunRequest } from "./request";
 import { runStatus, runTable } from "./run.sql";
@@ -217,15 +216,11 @@ export namespace Run {
    * one statement) could show a key without its upload, or the upload without the key.
    */
   const withUploads = prepared((on) => {
-    // Qualified by hand: in a one-table select drizzle writes a column without its table,
-    // which inside the subquery would name the upload's own id.
-    const thisRun = sql`${sql.identifier(getTableName(runTable))}.${sql.identifier(runTable.id.name)}`;
+    const thisRun = qualified(runTable.id);
     return on
       .select({
         ...getTableColumns(runTable),
-        uploads: sql<Record<string, unknown>[]>`(
-          select coalesce(json_agg(u order by u.id), '[]') from ${uploadTable} u
-          where u.run_id = ${thisRun})`,
+        uploads: uploadsJson(sql`u.run_id = ${thisRun}`),
       })
       .from(runTable)
       .where(
@@ -241,7 +236,6 @@ export namespace Run {
     const [row] = await withUploads(input);
     if (!row) throw new NotFoundError("Run", input.runId);
     const { uploads, ...run } = row;
-    // json_agg's rows: column names, and timestamps as JSON strings, which fromRow maps.
     return { run: run as Info, uploads: uploads.map((u) => fromRow(uploadTable, u)) };
   });
 

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { index, pgEnum, pgTable, text, timestamp, varchar } from "drizzle-orm/pg-core";
 import { id, ref, timestamps } from "../drizzle/types";
 import { jobTable } from "../job/job.sql";
@@ -30,3 +30,13 @@ export const uploadTable = pgTable(
     index("upload_run_idx").on(t.runId),
   ],
 );
+
+/**
+ * SQL: the uploads for which `where` holds (the upload is `u`), as one json array in id
+ * order: a detail's uploads, read in its own statement (rows with column names and
+ * timestamps as JSON strings, for `fromRow`).
+ */
+export function uploadsJson(where: SQL) {
+  return sql<Record<string, unknown>[]>`(
+    select coalesce(json_agg(u order by u.id), '[]') from ${uploadTable} u where ${where})`;
+}
