@@ -158,7 +158,8 @@ export function jsonWithText(c: Context, ...args: unknown[]): Response {
  * its items hold JsonText (flat items with the same keys, as a view makes them): then one
  * per item, each JsonText written where its key stands. Its key is stringified with `null`
  * and that `null` replaced: `"key":null` can only be the key itself, since every quote
- * inside a JSON string is escaped.
+ * inside a JSON string is escaped. The items are views made for this: their JsonText
+ * values are left `null`.
  */
 function pageJson(items: object[]): string {
   if (!items.length) return "";
