@@ -382,18 +382,35 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   // The same calls of one size in a row, not in turn with the others: a call after a
   // 1000-run call pays part of that call's garbage collection, which the ratio above counts
   // against the one-run call. Reported beside it, so that neither condition hides the other.
-  const inARow = async (size: number, n: number) => {
-    const b = batches.find((x) => x.size === size)!;
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) times.push(await elapsed(() => invoke(handler, b.event())));
-    return summarize(times).median;
-  };
-  const oneInARow = await inARow(1, quick ? 20 : 400);
-  const thousandInARow = await inARow(1000, quick ? 3 : 30);
+  // Blocks of each size alternate (so that both see the machine's and autovacuum's same
+  // phases), and the first calls of a block, which pay for the block before, are dropped.
+  const inARow: Record<1 | 1000, number[]> = { 1: [], 1000: [] };
+  for (let round = 0; round < (quick ? 1 : 10); round++) {
+    for (const [size, n] of [
+      [1, 40],
+      [1000, 4],
+    ] as const) {
+      const b = batches.find((x) => x.size === size)!;
+      for (let i = 0; i < n; i++) {
+        const time = await elapsed(() => invoke(handler, b.event()));
+        if (i >= n / 4) inARow[size].push(time);
+      }
+    }
+  }
+  const oneInARow = summarize(inARow[1]).median;
+  const thousandInARow = summarize(inARow[1000]).median;
   batchRows.push(
-    ["1 run, calls in a row (no batch between them)", `${ms(oneInARow)}`, "–", "–", "–", "–", "–"],
     [
-      "1000 runs, calls in a row",
+      "1 run, in blocks of 40 calls of one run (the first 10 of each block dropped)",
+      `${ms(oneInARow)}`,
+      "–",
+      "–",
+      "–",
+      "–",
+      "–",
+    ],
+    [
+      "1000 runs, in blocks of 4 such calls (the first of each dropped), alternating with those",
       `${ms(thousandInARow)}`,
       "–",
       "–",
@@ -499,7 +516,7 @@ export async function batchScaling(bench: Bench): Promise<Section> {
     {
       figure: "4",
       name: "POST /api/v1/runs: 1000 runs ÷ 1 run (median)",
-      measured: `${ratio(batchRatio)} (${ms(batchTimes[1000]!)} vs ${ms(batchTimes[1]!)} ms); each size's calls in a row: ${ratio(thousandInARow / oneInARow)}`,
+      measured: `${ratio(batchRatio)} (${ms(batchTimes[1000]!)} vs ${ms(batchTimes[1]!)} ms); in blocks of its own size: ${ratio(thousandInARow / oneInARow)}`,
       goal: "< 20×",
       met: batchRatio < 20,
     },
