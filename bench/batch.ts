@@ -541,6 +541,12 @@ export async function batchScaling(bench: Bench): Promise<Section> {
   } else {
     findings.push(`${done} ${foreignKey}`);
   }
+  const blocks = thousandInARow / oneInARow;
+  if (batchRatio < 20 !== blocks < 20) {
+    findings.push(
+      `The batch target sits within this machine's noise: taken in turn, 1000 runs take ${ratio(batchRatio)} the time of one; timed in blocks of their own size, ${ratio(blocks)} (${ms(thousandInARow)} vs ${ms(oneInARow)} ms). The two ways of timing differ by about as much as full runs of the same code do, so either can land on either side of 20×.`,
+    );
+  }
   findings.push(
     `Done: a page of a job's runs reads that page wherever the job's runs lie in the table. The query is a range of the (job_id, id) index ordered by (job_id, id) (\`keysetWithin\`, packages/core/src/drizzle/types.ts), not \`job_id = $1 … order by id\`: given the equality, Postgres planned for a 100,000-run job to read the table in id order until a page of its runs turned up, quick when they are spread through the table (the interleaved job) and a read of every older run when they are its newest block, as a batch submission leaves them. The first page of the job submitted last: ${ms(pageBefore)} ms for the query as written before (SQL only), ${ms(pageTimes["recent first page"]!)} ms now for the whole request. The same holds for a user's list of jobs, the epx list and a job's uploads (all of them carry the ownership check, so another user's job costs an index lookup), and a job's runs with results have an index of their own; packages/core/test/scale.test.ts counts the rows Postgres reads for each.`,
   );
