@@ -1,4 +1,14 @@
-import { asc, type Column, desc, getTableName, type Placeholder, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  type Column,
+  desc,
+  eq,
+  getTableName,
+  type Placeholder,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import { bigint, customType, makePgArray, timestamp } from "drizzle-orm/pg-core";
 import { parse as parseArray } from "postgres-array";
 
@@ -67,4 +77,12 @@ export function keysetWithin(
  */
 export function qualified(column: Column): SQL {
   return sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(column.name)}`;
+}
+
+/**
+ * A prepared query's row, if it is the caller's: `id` is the placeholder `idName`, and
+ * `userId` the placeholder "userId".
+ */
+export function ownRow(table: { id: Column; userId: Column }, idName: string): SQL {
+  return and(eq(table.id, sql.placeholder(idName)), eq(table.userId, sql.placeholder("userId")))!;
 }

@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import * as z from "zod";
 import { fromRow, prepared, useTransaction } from "../drizzle";
-import { keysetWithin, qualified } from "../drizzle/types";
+import { keysetWithin, ownRow, qualified } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { type runStatus, runTable } from "../run/run.sql";
 import { uploadsJson, uploadTable } from "../upload/upload.sql";
@@ -94,16 +94,7 @@ export namespace Job {
 
   /** A job of this user; another user's job is "not found", never "forbidden". */
   const byId = prepared((on) =>
-    on
-      .select()
-      .from(jobTable)
-      .where(
-        and(
-          eq(jobTable.id, sql.placeholder("jobId")),
-          eq(jobTable.userId, sql.placeholder("userId")),
-        ),
-      )
-      .prepare("job_by_id"),
+    on.select().from(jobTable).where(ownRow(jobTable, "jobId")).prepare("job_by_id"),
   );
 
   export const get = fn(Ref, async (input) => {
@@ -131,12 +122,7 @@ export namespace Job {
                 where job_id = ${thisJob} group by status) c)`,
       })
       .from(jobTable)
-      .where(
-        and(
-          eq(jobTable.id, sql.placeholder("jobId")),
-          eq(jobTable.userId, sql.placeholder("userId")),
-        ),
-      )
+      .where(ownRow(jobTable, "jobId"))
       .prepare("job_detail");
   });
 

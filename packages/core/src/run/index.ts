@@ -21,7 +21,7 @@ import {
   type Updater,
   useTransaction,
 } from "../drizzle";
-import { keysetWithin, qualified } from "../drizzle/types";
+import { keysetWithin, ownRow, qualified } from "../drizzle/types";
 import { ConflictError, NotFoundError } from "../error";
 import { Job } from "../job";
 import { jobTable, ownedJob } from "../job/job.sql";
@@ -129,8 +129,8 @@ export namespace Run {
   /**
    * Submits a batch as ONE statement, so it is stored whole or not at all without a
    * transaction's extra round trips: the caller's jobs that still accept runs are locked
-   * (a concurrent cancel waits for it, as does another batch for the same job), and the runs go in only if every job named
-   * is among them. The runs travel as one json array parameter, not an array literal
+   * (a concurrent cancel waits for it, as does another batch for the same job), and the
+   * runs go in only if every job named is among them. The runs travel as one json array parameter, not an array literal
    * built in JS. Ids follow the batch's order.
    *
    * Each request is stringified once: the parameter lists the texts, and each run hands
@@ -194,16 +194,7 @@ export namespace Run {
   export const Ref = lazy(() => z.strictObject({ userId: Id, runId: Id }));
 
   const byId = prepared((on) =>
-    on
-      .select()
-      .from(runTable)
-      .where(
-        and(
-          eq(runTable.id, sql.placeholder("runId")),
-          eq(runTable.userId, sql.placeholder("userId")),
-        ),
-      )
-      .prepare("run_by_id"),
+    on.select().from(runTable).where(ownRow(runTable, "runId")).prepare("run_by_id"),
   );
 
   export const get = fn(Ref, async (input) => {
@@ -225,12 +216,7 @@ export namespace Run {
         uploads: uploadsJson(sql`u.run_id = ${thisRun}`),
       })
       .from(runTable)
-      .where(
-        and(
-          eq(runTable.id, sql.placeholder("runId")),
-          eq(runTable.userId, sql.placeholder("userId")),
-        ),
-      )
+      .where(ownRow(runTable, "runId"))
       .prepare("run_detail");
   });
 

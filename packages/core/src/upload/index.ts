@@ -1,6 +1,7 @@
-import { and, eq, notInArray, sql } from "drizzle-orm";
+import { eq, notInArray, sql } from "drizzle-orm";
 import * as z from "zod";
 import { prepared, statement, useTransaction } from "../drizzle";
+import { ownRow } from "../drizzle/types";
 import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
 import { jobTable } from "../job/job.sql";
@@ -85,12 +86,7 @@ export namespace Upload {
       .select({ runId: runTable.id, jobId: jobTable.id, jobCreated: jobTable.timeCreated })
       .from(runTable)
       .innerJoin(jobTable, eq(jobTable.id, runTable.jobId))
-      .where(
-        and(
-          eq(runTable.id, sql.placeholder("runId")),
-          eq(runTable.userId, sql.placeholder("userId")),
-        ),
-      )
+      .where(ownRow(runTable, "runId"))
       .prepare("run_with_job"),
   );
 

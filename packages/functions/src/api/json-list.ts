@@ -30,6 +30,7 @@ export const MAX_UNCOMPRESSED = 5 * 1024 * 1024;
 
 /** A list's headers: JSON, compressed or not by what the client accepts. */
 const LIST_HEADERS = { "content-type": "application/json", vary: "Accept-Encoding" };
+const JSON_HEADERS = { "content-type": "application/json" };
 
 /**
  * Level 1: half the default level's time here, and these lists (runs that differ in a few
@@ -145,12 +146,10 @@ export function jsonWithText<K extends string, V extends object, S extends Conte
 export function jsonWithText(c: Context, ...args: unknown[]): Response {
   if (typeof args[0] !== "string") {
     const [item, status] = args as [object, ContentfulStatusCode];
-    return c.body(pageJson([item]), status, { "content-type": "application/json" });
+    return c.body(pageJson([item]), status, JSON_HEADERS);
   }
   const [key, items, status] = args as [string, object[], ContentfulStatusCode];
-  return c.body(`{${JSON.stringify(key)}:[${pageJson(items)}]}`, status, {
-    "content-type": "application/json",
-  });
+  return c.body(`{${JSON.stringify(key)}:[${pageJson(items)}]}`, status, JSON_HEADERS);
 }
 
 /**
