@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import { delayedLink, LINK_MS } from "../packages/scripts/src/test/link";
 import {
   buildVariant,
+  builtinsWithoutFacades,
   bundleApi,
   bundleSource,
   bytesByPackage,
@@ -38,6 +39,8 @@ interface Sample {
   import: number;
   first: number;
   maxRssKb: number;
+  /** Node's own modules loaded by the end (process.moduleLoadList). */
+  nodeModules: number;
 }
 
 /** One fresh Node process: import the bundle, answer `event` if given (status 200), exit. */
@@ -135,6 +138,7 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
       readJob: () => start(bench, api.file, api.exportName, readJob),
       before: () => start(bench, variants.before.main, "handler", health),
       noNames: () => start(bench, variants.noNames.main, "handler", health),
+      facades: () => start(bench, variants.facades.main, "handler", health),
       apiFar: () => start(bench, api.file, api.exportName, health, far),
       helloDbFar: () => start(bench, helloDb.file, helloDb.exportName, health, far),
       helloDbTypes: () => start(bench, helloDbTypes.file, helloDbTypes.exportName, health),
@@ -244,6 +248,11 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
           variants.before.startBytes,
         ),
         otherRow(
+          "as before: API as deployed, GET /health, with Node's built-ins imported as ESM (their facades, which run every lazy getter)",
+          "facades",
+          variants.facades.startBytes,
+        ),
+        otherRow(
           "API as deployed but without keepNames (what-if: SST keeps names in every build)",
           "noNames",
           variants.noNames.startBytes,
@@ -285,6 +294,9 @@ export async function coldStart(bench: Bench): Promise<ColdResult> {
   const goal = 1.5 * wall("hello");
   const findings = [...diagnosis.done];
   findings[0] += ` Whole process, same rounds: ${ratio(toHello("before"))} of hello-world before, ${ratio(apiRatio)} now.`;
+  findings.push(
+    `Done: Node's built-in modules are imported as the modules themselves, not as ESM (infra/esbuild-plugins.mjs, \`builtinsWithoutFacades\`). For \`import … from "fs"\` Node builds an ESM facade that reads every export of the module, running each lazy getter Node keeps for what is rarely used: \`fs.promises\` (with readline), \`crypto.webcrypto\`, \`process.report\`, worker_threads, and more. postgres.js imports seven built-ins this way, our code four. Each file's imports of a built-in are now answered by a module of its own over \`process.getBuiltinModule()\`'s object, exporting only the names that file uses, so a getter runs when the code using it loads, as with \`require\`. Node modules loaded by importing the bundle: ${diagnosis.facadeModules} → ${diagnosis.builtinModules}. Same rounds, whole process: ${ms(wall("facades"))} → ${ms(wall("api"))} ms (${ratio(toHello("facades"))} → ${ratio(apiRatio)} of hello-world), import ${ms(m("facades", (s) => s.import))} → ${ms(m("api", (s) => s.import))} ms. The modules still loaded at start are the ones used: net, tls and crypto for the database connection (TLS to RDS), stream, perf_hooks.`,
+  );
   findings.push(
     `Done: a new database connection reads no array types (\`fetch_types: false\`, packages/core/src/drizzle/index.ts). By default postgres.js reads every array type from pg_catalog as a connection opens, a round trip and a catalog query before its first statement, on every cold start and every reconnect. Nothing of ours needs them: lists go to Postgres as json, and job.tags, the one array column, parses Postgres's array text with postgres-array (\`textArray\`, packages/core/src/drizzle/types.ts; drizzle's own parser drops backslashes). A hello-world whose first event opens a connection, same rounds: ${ms(firstOf("helloDbTypes"))} → ${ms(firstOf("helloDb"))} ms on loopback, ${ms(firstOf("helloDbTypesFar"))} → ${ms(firstOf("helloDbFar"))} ms with Postgres ${LINK_MS} ms away.`,
   );
@@ -402,6 +414,11 @@ async function buildVariants(dir: string) {
       ...deployedOptions,
       keepNames: false,
     }),
+    facades: await buildVariant({
+      outdir: path.join(dir, "v-facades"),
+      ...deployedOptions,
+      plugins: deployedPlugins.filter((p) => p !== builtinsWithoutFacades),
+    }),
     stages,
   };
 }
@@ -422,7 +439,7 @@ async function diagnose(
   helloFile: string,
   variants: Awaited<ReturnType<typeof buildVariants>>,
 ) {
-  const { deployed, before, noNames, stages } = variants;
+  const { deployed, before, noNames, facades, stages } = variants;
   const n = bench.options.quick ? 3 : 15;
   // No database configured: the entry then starts no connection, and only code is timed.
   const importOnly = (file: string) => () =>
@@ -431,6 +448,7 @@ async function diagnose(
     deployed: importOnly(apiFile),
     before: importOnly(before.main),
     noNames: importOnly(noNames.main),
+    facades: importOnly(facades.main),
     hello: importOnly(helloFile),
   };
   for (const [i, stage] of stages.entries()) candidates[`stage${i}`] = importOnly(stage.main);
@@ -456,6 +474,7 @@ async function diagnose(
     ["as deployed (`bundleHandler`: splitting, our esbuild plugins)", deployed, imp("deployed")],
     ["without the bundling fixes: one file, no plugins", before, imp("before")],
     ["as deployed, without keepNames (what-if)", noNames, imp("noNames")],
+    ["as before: as deployed, with Node's built-ins imported as ESM", facades, imp("facades")],
   ] as const;
   const stageRows = STAGES.map(([label], i) => [
     label,
@@ -514,5 +533,7 @@ async function diagnose(
     own,
     depsSummary,
     namesImport: imp("deployed") - imp("noNames"),
+    builtinModules: median(times.deployed!.map((s) => s.nodeModules)),
+    facadeModules: median(times.facades!.map((s) => s.nodeModules)),
   };
 }

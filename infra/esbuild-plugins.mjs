@@ -1,6 +1,7 @@
 // esbuild plugins for the Lambda bundles: sst.aws.Function's `nodejs.plugins` loads this
 // file (path relative to sst.config.ts), and packages/scripts/src/bundle.ts uses the same
 // list, so the bundle tests and benchmarks exercise what Lambda loads.
+import { isBuiltin } from "node:module";
 import path from "node:path";
 
 /**
@@ -51,4 +52,47 @@ export const drizzleColumnsAsImported = {
   },
 };
 
-export default [zodEnglishOnly, drizzleColumnsAsImported];
+const BUILTIN = "node-builtin";
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** Joins a built-in's name and the file importing it into one virtual module's path. */
+const FOR = "?for=";
+
+/**
+ * Node's built-in modules as CommonJS objects, not ESM facades. An `import … from "fs"`
+ * makes Node build the module's ESM facade, which reads every export once and so runs
+ * every lazy getter: `fs` loads fs/promises (and readline with it), `crypto` webcrypto,
+ * `process` the diagnostic report, and so on. postgres.js's imports alone loaded ~100 of
+ * Node's internal modules at each cold start this way. Instead, each file's imports of a
+ * built-in are answered by a module of that file's own, which takes
+ * `process.getBuiltinModule()`'s object and exports the names the file uses (the rest are
+ * pure, so esbuild drops them). Being the file's own, it lands in that file's chunk: a
+ * getter runs when the code that uses it loads (the S3 SDK's `fs.promises` on the first
+ * presign), as `require("fs").promises` would.
+ */
+export const builtinsWithoutFacades = {
+  name: "builtins-without-facades",
+  setup(build) {
+    // Both callbacks test their arguments themselves, not through `filter`: see onLoadFile.
+    build.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind !== "import-statement" || args.namespace !== "file") return undefined;
+      if (!isBuiltin(args.path)) return undefined;
+      const name = args.path.startsWith("node:") ? args.path : `node:${args.path}`;
+      return { path: `${name}${FOR}${args.importer}`, namespace: BUILTIN, sideEffects: false };
+    });
+    build.onLoad({ filter: /.*/ }, (args) => {
+      if (args.namespace !== BUILTIN) return undefined;
+      const name = args.path.slice(0, args.path.indexOf(FOR));
+      const keys = Object.keys(process.getBuiltinModule(name));
+      const lines = [
+        `const builtin = globalThis.process.getBuiltinModule(${JSON.stringify(name)});`,
+        "export default builtin;",
+        ...keys
+          .filter((key) => IDENTIFIER.test(key) && key !== "default")
+          .map((key) => `export const ${key} = /* @__PURE__ */ (() => builtin.${key})();`),
+      ];
+      return { contents: lines.join("\n"), loader: "js" };
+    });
+  },
+};
+
+export default [zodEnglishOnly, drizzleColumnsAsImported, builtinsWithoutFacades];

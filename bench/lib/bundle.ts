@@ -118,7 +118,10 @@ export async function bundleSource(
 }
 
 /** The plugins infra/api.ts deploys with (sst.aws.Function `nodejs.plugins`). */
-export { default as deployedPlugins } from "../../infra/esbuild-plugins.mjs";
+export {
+  builtinsWithoutFacades,
+  default as deployedPlugins,
+} from "../../infra/esbuild-plugins.mjs";
 
 export interface VariantOptions {
   outdir: string;

@@ -6,7 +6,7 @@
  */
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,6 +17,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import plugins from "../../../infra/esbuild-plugins.mjs";
 import {
+  BANNER,
   type Bundle,
   bundleHandler,
   invokeBundle,
@@ -47,6 +48,14 @@ function appEnv(overrides: Record<string, string> = {}) {
     LOG_LEVEL: "silent",
     ...overrides,
   };
+}
+
+/** Node's modules that any ESM file loads, on this Node: no import brings these. */
+async function loadedByAnyEsm(): Promise<string[]> {
+  const file = path.join(work, "empty.mjs");
+  await writeFile(file, "console.log(JSON.stringify(process.moduleLoadList));");
+  const list = JSON.parse(execFileSync(process.execPath, [file]).toString()) as string[];
+  return list.map((m) => m.replace(/^NativeModule /, ""));
 }
 
 async function publicTables(url: string): Promise<string[]> {
@@ -207,6 +216,29 @@ describe("API bundle", () => {
     expect(builtins.filter((m) => m.includes("undici"))).toEqual([]);
   });
 
+  it("loads Node's built-ins without their ESM facades' lazy parts", async () => {
+    // An ESM import of a built-in reads each of its exports, running every lazy getter:
+    // fs.promises (and readline), crypto.webcrypto, process.report, worker_threads…
+    // ~4 ms of a cold start (infra/esbuild-plugins.mjs, builtinsWithoutFacades).
+    const { results, builtins } = await runBundle<ProxyResult>(
+      bundle,
+      [restEvent("GET", "/health")],
+      { env: appEnv() },
+    );
+    expect(results[0]?.statusCode).toBe(200);
+    expect(builtins).toContain("tls"); // postgres.js's, loaded as the module itself
+    const anyEsm = await loadedByAnyEsm();
+    const facadeOnly = [
+      "internal/fs/promises",
+      "internal/readline/interface",
+      "internal/crypto/webcrypto",
+      "internal/process/report",
+      "worker_threads",
+    ].filter((m) => !anyEsm.includes(m)); // Node 20's ESM loader needs fs/promises
+    expect(facadeOnly).toContain("internal/crypto/webcrypto");
+    expect(builtins.filter((m) => facadeOnly.includes(m))).toEqual([]);
+  });
+
   it("answers REST proxy events: /health, an unknown path, CORS preflight, /openapi.json", async () => {
     const origin = process.env.ALLOWED_ORIGINS!.split(",")[0]!;
     const [health, missing, preflight, openapi] = await invokeBundle<ProxyResult>(
@@ -291,6 +323,52 @@ describe("the deployed esbuild plugins", () => {
     expect(child.stderr).toContain("pgTable's callback form is not bundled");
   });
 
+  it("give each file Node's built-in modules themselves, their getters run when that file loads", async () => {
+    const outdir = path.join(work, "builtins");
+    const src = path.join(outdir, "src");
+    await mkdir(src, { recursive: true });
+    await writeFile(
+      path.join(src, "main.js"),
+      `import fs, { readFileSync } from "fs";
+       import * as crypto from "node:crypto";
+       import process from "process";
+       const loaded = (m) => process.moduleLoadList.includes("NativeModule " + m);
+       const before = loaded("internal/crypto/webcrypto");
+       const later = await import("./later.js");
+       console.log(JSON.stringify({
+         before,
+         after: loaded("internal/crypto/webcrypto"),
+         same: readFileSync === require("fs").readFileSync && fs === require("fs") &&
+           crypto.createHash === require("crypto").createHash && process === globalThis.process,
+         getter: later.webcrypto === require("crypto").webcrypto,
+       }));`,
+    );
+    // crypto's ESM facade reads crypto.webcrypto, a getter that loads Web Crypto.
+    await writeFile(path.join(src, "later.js"), `export { webcrypto } from "node:crypto";`);
+    await build({
+      entryPoints: [path.join(src, "main.js")],
+      outdir,
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      platform: "node",
+      banner: { js: BANNER },
+      plugins,
+      logLevel: "silent",
+    });
+    const child = spawnSync(process.execPath, [path.join(outdir, "main.mjs")], {
+      encoding: "utf8",
+    });
+    expect(child.stderr).toBe("");
+    expect(JSON.parse(child.stdout)).toEqual({
+      before: false,
+      after: true,
+      same: true,
+      getter: true,
+    });
+  });
+
   it("are applied by SST's own bridge, as sst deploy runs them", async () => {
     // sst deploy builds in Go and hands every file to .sst/platform's plugin.mjs, which
     // runs our plugins in Node: the same loads must come back from it.
@@ -314,24 +392,49 @@ describe("the deployed esbuild plugins", () => {
         path.join(path.dirname(inCore("drizzle-orm/pg-core")), "columns/all.js"),
         inCore("drizzle-orm/pg-core"),
       ];
-      const replies = new Map<number, { contents?: string }>();
+      const importer = inCore("postgres");
+      const builtin = `node:fs?for=${importer}`;
+      const resolves = [
+        { path: "fs", namespace: "file", kind: "import-statement" },
+        { path: "postgres", namespace: "file", kind: "import-statement" },
+        { path: "fs", namespace: "file", kind: "require-call" },
+      ];
+      const messages = [
+        ...files.map((file) => ({
+          command: "load",
+          value: { path: file, namespace: "file", suffix: "", pluginData: null, with: {} },
+        })),
+        { command: "load", value: { path: builtin, namespace: "node-builtin", suffix: "" } },
+        ...resolves.map((r) => ({
+          command: "resolve",
+          value: { ...r, importer, resolveDir: path.dirname(importer), pluginData: null, with: {} },
+        })),
+      ];
+      const replies = new Map<number, Record<string, unknown>>();
       const lines = createInterface({ input: bridge.stdout! });
       const all = new Promise<void>((resolve) =>
         lines.on("line", (line) => {
-          const reply = JSON.parse(line) as { id: number; value: { contents?: string } };
+          const reply = JSON.parse(line) as { id: number; value: Record<string, unknown> };
           replies.set(reply.id, reply.value);
-          if (replies.size === files.length) resolve();
+          if (replies.size === messages.length) resolve();
         }),
       );
       // As SST's Go side sends them (pkg/runtime/node/plugin.go).
-      files.forEach((file, id) => {
-        const value = { path: file, namespace: "file", suffix: "", pluginData: null, with: {} };
-        bridge.stdin!.write(`${JSON.stringify({ id, command: "load", value })}\n`);
+      messages.forEach((message, id) => {
+        bridge.stdin!.write(`${JSON.stringify({ id, ...message })}\n`);
       });
       await all;
       expect(replies.get(0)?.contents).toContain('export { default as en } from "./en.js"');
       expect(replies.get(1)?.contents).toContain("pgTable's callback form is not bundled");
       expect(replies.get(2)).toEqual({});
+      expect(replies.get(3)?.contents).toContain('getBuiltinModule("node:fs")');
+      expect(replies.get(4)).toEqual({
+        path: builtin,
+        namespace: "node-builtin",
+        sideEffects: false,
+      });
+      expect(replies.get(5)).toEqual({});
+      expect(replies.get(6)).toEqual({});
     } finally {
       bridge.kill();
     }
