@@ -79,7 +79,8 @@ export const builtinsWithoutFacades = {
       const name = args.path.startsWith("node:") ? args.path : `node:${args.path}`;
       return { path: `${name}${FOR}${args.importer}`, namespace: BUILTIN, sideEffects: false };
     });
-    build.onLoad({ filter: /.*/ }, (args) => {
+    // esbuild then calls it for these modules only; SST's bridge, for every file.
+    build.onLoad({ filter: /.*/, namespace: BUILTIN }, (args) => {
       if (args.namespace !== BUILTIN) return undefined;
       const name = args.path.slice(0, args.path.indexOf(FOR));
       const keys = Object.keys(process.getBuiltinModule(name));
