@@ -27,6 +27,9 @@ export const runStatus = pgEnum("run_status", [
 export const runTable = pgTable(
   "run",
   {
+    // run_id_seq keeps CACHE 1. A per-connection cache would save ~1 ms per 1000-run batch,
+    // but then a connection holding a block of low ids could commit a job's runs behind the
+    // cursor of a client paging that job (see Run.submit's locking), who would never see them.
     ...id,
     jobId: ref("job_id").notNull(),
     userId: ref("user_id").notNull(),
