@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { delayedLink, LINK_MS } from "../packages/scripts/src/test/link";
 import { bundleSource, HELLO_HANDLER } from "./lib/bundle";
 import { invoke, type LambdaHandler, restEvent } from "./lib/lambda";
-import { profile, socketWrites } from "./lib/profile";
+import { profile, segments, socketWrites } from "./lib/profile";
 import { describePlan, type Plan, record, repeats, replay } from "./lib/record";
 import { elapsed, inRounds } from "./lib/rounds";
 import { type Bench, runRequest } from "./lib/setup";
@@ -189,6 +189,18 @@ export async function warmRequests(bench: Bench): Promise<Section> {
       const cpuFloor = await profile(floorLoop);
       const writesOurs = await socketWrites(handlerLoop);
       const writesFloor = await socketWrites(floorLoop);
+      const [wallOurs, wallFloor] = await segments(
+        [() => invoke(bench.handler, route.event()), () => replay(client, plan)],
+        loops,
+      );
+      const parts = [
+        ["our code before the first statement leaves", "before"],
+        ["our code between a reply and the next statement", "between"],
+        ["our code after the last reply", "after"],
+        ["waiting: each statement's write to its reply", "waiting"],
+        ["**whole call**", "total"],
+      ] as const;
+      const grew = (k: (typeof parts)[number][1]) => wallOurs![k] - wallFloor![k];
       const per = (m: Map<string, number>, k: string) => (m.get(k) ?? 0) / loops;
       const total = (m: Map<string, number>) => [...m.values()].reduce((x, y) => x + y, 0) / loops;
       const buckets = [...new Set([...cpuOurs.keys(), ...cpuFloor.keys()])]
@@ -221,6 +233,13 @@ export async function warmRequests(bench: Bench): Promise<Section> {
           ),
           "",
           `Socket writes per request, timed without the profiler: handler ${(writesOurs.calls / loops).toFixed(1)} writes, ${Math.round(writesOurs.bytes / loops)} bytes, ${ms(writesOurs.ms / loops)} ms in write(); floor ${(writesFloor.calls / loops).toFixed(1)} writes, ${Math.round(writesFloor.bytes / loops)} bytes, ${ms(writesFloor.ms / loops)} ms. The same statements and bytes: a larger "(socket write syscalls)" difference under the profiler is the profiler's and the database's wake-up cost on this 2-vCPU loopback setup, not work of ours.`,
+          "",
+          `Wall time by segment, without the profiler (median of ${wallOurs!.calls} calls of each, handler and floor alternating; the marks are the client's socket writes and the replies it reads):`,
+          "",
+          table(
+            ["segment", "handler (ms)", "SQL floor (ms)", "difference"],
+            parts.map(([label, k]) => [label, ms(wallOurs![k]), ms(wallFloor![k]), ms(grew(k))]),
+          ),
         ].join("\n"),
       );
       const top = shown
@@ -234,7 +253,7 @@ export async function warmRequests(bench: Bench): Promise<Section> {
           ? `no single item is large: ${ms(spread)} ms of sampled CPU in all, spread over the Lambda adapter's Request/Response objects, Hono, zod, drizzle-orm and garbage collection (the "(socket write syscalls)" row is mostly the profiler's, see below)`
           : `the largest item is ${largest}, +${ms(a - b)} ms of ${ms(spread)} ms sampled CPU`;
       findings.push(
-        `${route.label}: ${ms(overhead)} ms over its SQL floor (${describePlan(plan)}). Largest differences in sampled CPU per request: ${top}. What limits it now: ${limit}.`,
+        `${route.label}: ${ms(overhead)} ms over its SQL floor (${describePlan(plan)}). Largest differences in sampled CPU per request: ${top}. What limits it now: ${limit}. In wall time, without the profiler, our code before, between and after the round trips adds ${ms(grew("before"))}, ${ms(grew("between"))} and ${ms(grew("after"))} ms to the floor's, and waiting for the same statements ${ms(grew("waiting"))} ms (the database's and the wake-ups' share on this 2-vCPU machine, not work of ours).`,
       );
     }
   }

@@ -5,6 +5,7 @@
 import { Session } from "node:inspector/promises";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { summarize } from "./stats";
 
 interface ProfileNode {
   id: number;
@@ -104,4 +105,80 @@ export async function socketWrites(work: () => Promise<void>) {
     net.Socket.prototype.write = original;
   }
   return totals;
+}
+
+/** Medians, per call, of where a call's wall time goes around its database round trips. */
+export interface Segments {
+  /** From the call to its first socket write: our work before the first statement leaves. */
+  before: number;
+  /** From each reply to the write that follows it, summed: our work between statements. */
+  between: number;
+  /** From the last reply to the call's end: our work on the answer. */
+  after: number;
+  /** The rest: from each write to its reply, the database's time and the wake-ups. */
+  waiting: number;
+  total: number;
+  calls: number;
+}
+
+/**
+ * Times `calls` of each of `works`, in turn, marking every socket write and every socket
+ * `data` event: what a call spends before, between and after its round trips (our code, no
+ * profiler in the way), and what it spends waiting for them. Calls whose marks do not
+ * begin with a write and end with a reply (none, normally) are left out.
+ */
+export async function segments(
+  works: (() => Promise<unknown>)[],
+  calls: number,
+): Promise<Segments[]> {
+  type Mark = { write: boolean; at: number };
+  let marks: Mark[] = [];
+  const write = net.Socket.prototype.write;
+  const emit = net.Socket.prototype.emit;
+  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
+    marks.push({ write: true, at: performance.now() });
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof write;
+  net.Socket.prototype.emit = function (this: net.Socket, ...args: unknown[]) {
+    if (args[0] === "data") marks.push({ write: false, at: performance.now() });
+    return (emit as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof emit;
+  const samples = works.map(() => [] as Omit<Segments, "calls">[]);
+  try {
+    for (let i = 0; i < calls; i++) {
+      for (const [w, work] of works.entries()) {
+        marks = [];
+        const start = performance.now();
+        await work();
+        const end = performance.now();
+        if (!marks.length || !marks[0]!.write || marks.at(-1)!.write) continue;
+        let between = 0;
+        for (let m = 1; m < marks.length; m++) {
+          if (marks[m]!.write && !marks[m - 1]!.write) between += marks[m]!.at - marks[m - 1]!.at;
+        }
+        const before = marks[0]!.at - start;
+        const after = end - marks.at(-1)!.at;
+        const total = end - start;
+        samples[w]!.push({
+          before,
+          between,
+          after,
+          waiting: total - before - between - after,
+          total,
+        });
+      }
+    }
+  } finally {
+    net.Socket.prototype.write = write;
+    net.Socket.prototype.emit = emit;
+  }
+  const median = (xs: number[]) => summarize(xs).median;
+  return samples.map((list) => ({
+    before: median(list.map((s) => s.before)),
+    between: median(list.map((s) => s.between)),
+    after: median(list.map((s) => s.after)),
+    waiting: median(list.map((s) => s.waiting)),
+    total: median(list.map((s) => s.total)),
+    calls: list.length,
+  }));
 }
