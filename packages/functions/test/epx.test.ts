@@ -71,7 +71,9 @@ describe("the epx client flow", () => {
       request: requests[0],
       podPhase: null,
       containerStatus: null,
-      status: "Submitted",
+      // Not yet reported on by the runner. The client's run model (RunInfo) has no
+      // "Submitted": it refused the whole list for one such run.
+      status: "QUEUED",
       userDeleted: false,
       epxClientVersion: "1.2.2",
     });
@@ -166,5 +168,85 @@ describe("the epx client flow", () => {
     });
     expect(missing.status).toBe(400);
     expect(missing.json.error.message).toMatch(/runId/);
+  });
+  it("a run without a synthetic population: the client sends `population: null`", async () => {
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
+    const request = runRequest(jobId, { population: null });
+    const res = await call("POST", "/runs", { ...opts, body: { runRequests: [request] } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.runResponses[0].runRequest).toEqual(request);
+    const listed = await call("GET", `/runs?job_id=${jobId}`, opts);
+    expect(listed.json.runs[0].request.population).toBeNull();
+    // Left out (our own /api/v1 callers may): stored as null all the same.
+    const { population: _, ...without } = runRequest(jobId);
+    const v1 = await call("POST", "/api/v1/runs", { token, body: without });
+    expect(v1.status, v1.text).toBe(201);
+    expect(v1.json.request.population).toBeNull();
+  });
+
+  it("lists only the statuses and pod phases the client's run model accepts", async () => {
+    // epx.core.types.common.RunInfo: a pydantic Literal each; one other value anywhere in the
+    // list fails the client's whole list_runs().
+    const STATUSES = ["QUEUED", "NOT_STARTED", "RUNNING", "ERROR", "DONE"];
+    const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown", null];
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
+    const submitted = await call("POST", "/runs", {
+      ...opts,
+      body: { runRequests: [runRequest(jobId), runRequest(jobId), runRequest(jobId)] },
+    });
+    const [a, b] = submitted.json.runResponses.map((r: { runId: number }) => r.runId);
+    const report = (runId: number, body: unknown) =>
+      call("PATCH", `/api/v1/runs/${runId}`, { token, body });
+    expect((await report(a, { status: "RUNNING", podPhase: "Running" })).status).toBe(200);
+    expect((await report(b, { status: "QUEUED", podPhase: "Pending" })).status).toBe(200);
+    // A phase Kubernetes does not have is the runner's mistake: refused, not stored.
+    const bogus = await report(b, { podPhase: "CrashLoopBackOff" });
+    expect(bogus.status).toBe(400);
+    const listed = await call("GET", `/runs?job_id=${jobId}`, opts);
+    const runs = listed.json.runs as { status: string; podPhase: string | null }[];
+    expect(runs.map((r) => [r.status, r.podPhase])).toEqual([
+      ["RUNNING", "Running"],
+      ["QUEUED", "Pending"],
+      ["QUEUED", null],
+    ]);
+    for (const run of runs) {
+      expect(STATUSES).toContain(run.status);
+      expect(PHASES).toContain(run.podPhase);
+    }
+    // Our own API keeps telling a run never reported on from one the runner queued.
+    const fresh = submitted.json.runResponses[2].runId;
+    expect((await call("GET", `/api/v1/runs/${fresh}`, { token })).json.status).toBe("Submitted");
+  });
+
+  it("errors as the client reads them: a 403 for a refused token, `description` on each", async () => {
+    // The client reads `description` from its 400, 403 and 404 models, and raises its
+    // UnauthorizedUserError for a 403 only.
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const refused = await call("POST", "/jobs/register", {
+      token: "epx_not-a-token",
+      offline: true,
+      headers: epxHeaders(),
+      body: { tags: [] },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("www-authenticate")).toBeNull();
+    expect(refused.json.description).toBe("A valid bearer token is required.");
+    const missing = await call("GET", "/runs?job_id=999999999", opts);
+    expect(missing.status).toBe(404);
+    expect(missing.json.description).toBe(missing.json.error.message);
+    expect(missing.json.description).toMatch(/999999999/);
+    const invalid = await call("POST", "/runs", { ...opts, body: { runRequests: [{}] } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json.description).toBe(invalid.json.error.message);
+    // /api/v1 keeps HTTP's 401, with the same body shape.
+    const v1 = await call("GET", "/api/v1/jobs", { token: "epx_not-a-token" });
+    expect(v1.status).toBe(401);
+    expect(v1.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect(v1.json.description).toBe(v1.json.error.message);
   });
 });

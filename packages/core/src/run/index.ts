@@ -28,13 +28,14 @@ import { jobTable, ownedJob } from "../job/job.sql";
 import { uploadsJson, uploadTable } from "../upload/upload.sql";
 import { fn, Id, invalid, JsonText, keysetPage, lazy, Text } from "../util";
 import { RunRequest } from "./request";
-import { runStatus, runTable } from "./run.sql";
+import { podPhases, runStatus, runTable } from "./run.sql";
 
 export { RunRequest } from "./request";
 
 export namespace Run {
   export const Status = z.enum(runStatus.enumValues);
   export type Status = z.infer<typeof Status>;
+  export const PodPhase = z.enum(podPhases);
   export type Info = typeof runTable.$inferSelect;
   /** A run as submitted, its request the JSON text that was stored (as `Listed`'s). */
   export type Submitted = Omit<Info, "request"> & { request: JsonText<RunRequest> };
@@ -317,7 +318,7 @@ export namespace Run {
   export const UpdateInput = lazy(() =>
     Ref().extend({
       status: Status.optional(),
-      podPhase: Text(64).nullable().optional(),
+      podPhase: PodPhase.nullable().optional(),
       containerStatus: Text(256).nullable().optional(),
       userDeleted: z.boolean().optional(),
       resultsUploaded: z.literal(true).optional(),

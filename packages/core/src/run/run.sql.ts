@@ -24,6 +24,9 @@ export const runStatus = pgEnum("run_status", [
   "ERROR",
 ]);
 
+/** A Kubernetes pod's phases: the only values the epx client reads in a run's podPhase. */
+export const podPhases = ["Pending", "Running", "Succeeded", "Failed", "Unknown"] as const;
+
 export const runTable = pgTable(
   "run",
   {
@@ -38,7 +41,7 @@ export const runTable = pgTable(
     // in ~3.5 ms less, because Postgres only checks json where it would rebuild jsonb.
     request: json("request").$type<RunRequest>().notNull(),
     status: runStatus("status").notNull().default("Submitted"),
-    podPhase: varchar("pod_phase", { length: 64 }),
+    podPhase: varchar("pod_phase", { length: 64, enum: podPhases }),
     containerStatus: varchar("container_status", { length: 256 }),
     userDeleted: boolean("user_deleted").notNull().default(false),
     epxClientVersion: varchar("epx_client_version", { length: 64 }),

@@ -12,5 +12,7 @@ export interface AppEnv {
     token: Token.Info;
     /** Set once the request's token has passed its check (see `requireUser`). */
     authenticated?: true;
+    /** The status a refused token gets: 401, or 403 on the epx client's routes. */
+    unauthorizedStatus?: 401 | 403;
   };
 }

@@ -1,6 +1,8 @@
 /**
  * The one place where errors become HTTP. Every error body has the same shape:
- * `{"error": {"code", "message", "details"?}}`. Only a bug or an outage is a 5xx.
+ * `{"error": {"code", "message", "details"?}, "description"}`, where `description` repeats
+ * the message: it is the field the epx client reads from an error (its 400, 403 and 404
+ * models). Only a bug or an outage is a 5xx.
  */
 
 import { isUnavailable } from "@fred/core/drizzle";
@@ -8,6 +10,7 @@ import { AppError, type ErrorCode, UnavailableError } from "@fred/core/error";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "./env";
 import { log } from "./log";
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -28,18 +31,25 @@ export function errorResponse(
   details?: unknown,
 ) {
   return c.json(
-    { error: { code, message, ...(details === undefined ? {} : { details }) } },
+    {
+      error: { code, message, ...(details === undefined ? {} : { details }) },
+      description: message,
+    },
     status,
   );
 }
 
-export function onError(err: Error, c: Context) {
+export function onError(err: Error, c: Context<AppEnv>) {
   let error: unknown = err;
   if (!(error instanceof AppError) && isUnavailable(error)) error = new UnavailableError();
   if (error instanceof AppError) {
     if (error.code === "unavailable") c.header("Retry-After", "5");
-    if (error.code === "unauthorized") c.header("WWW-Authenticate", 'Bearer realm="fred"');
-    return errorResponse(c, STATUS[error.code], error.code, error.message, error.details);
+    let status = STATUS[error.code];
+    if (error.code === "unauthorized") {
+      status = c.get("unauthorizedStatus") ?? status;
+      if (status === 401) c.header("WWW-Authenticate", 'Bearer realm="fred"');
+    }
+    return errorResponse(c, status, error.code, error.message, error.details);
   }
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;

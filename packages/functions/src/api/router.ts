@@ -201,6 +201,10 @@ const ErrorBody = lazy(() =>
         message: z.string().meta({ example: "Job 42 not found." }),
         details: z.unknown().optional(),
       }),
+      description: z.string().meta({
+        example: "Job 42 not found.",
+        description: "The message again (the epx client reads it).",
+      }),
     })
     .meta({ id: "Error" }),
 );
@@ -208,6 +212,7 @@ const ErrorBody = lazy(() =>
 const DESCRIPTIONS: Record<number, string> = {
   400: "Invalid JSON (not UTF-8, missing where required, or using the key `__proto__`) or a failed validation; `details` lists the problems.",
   401: "Missing, unknown, expired or revoked token.",
+  403: "Missing, unknown, expired or revoked token (the epx client's routes answer 403, as the epx client expects, where /api/v1 answers 401).",
   404: "Not found, or not yours.",
   406: "The list is over 5 MiB as JSON: send `Accept-Encoding: gzip` to receive it compressed.",
   409: "The resource is in a state that does not allow this.",

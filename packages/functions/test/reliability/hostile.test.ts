@@ -667,7 +667,9 @@ describe("limits are enforced at their bounds", () => {
       [run({ fredVersion: "v".repeat(65) }), 400],
       [run({ fredArgs: [{ flag: "-p", value: "v".repeat(1000) }] }), 201],
       [run({ fredArgs: [{ flag: "-p", value: "v".repeat(1001) }] }), 400],
-      [run({ fredArgs: Array(101).fill({ flag: "-p", value: "x" }) }), 400],
+      // As many as the epx client builds: one `-l` per location (up to 1,000), and more.
+      [run({ fredArgs: Array(2000).fill({ flag: "-l", value: "x" }) }), 201],
+      [run({ fredArgs: Array(2001).fill({ flag: "-l", value: "x" }) }), 400],
       [run({ fredFiles: Array(100).fill("/f") }), 201],
       [run({ fredFiles: Array(101).fill("/f") }), 400],
       [run({ population: { version: "v", locations: Array(1000).fill("l") } }), 201],

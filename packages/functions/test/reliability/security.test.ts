@@ -167,6 +167,10 @@ const user = (other: number, own: number) => ({
   owner: own,
 });
 const adminOnly = (status: number) => ({ rest: U, admin: status });
+// The epx client's routes refuse a token with a 403: the status the client reads as
+// UnauthorizedUserError.
+const E = 403;
+const epxUser = (other: number, own: number) => ({ rest: E, other, owner: own });
 
 const v1 =
   (method: string, path: (f: Fixture) => string, body?: (f: Fixture) => unknown) =>
@@ -251,7 +255,7 @@ const MATRIX: Cell[] = [
   },
   {
     route: "POST /jobs/register (epx)",
-    expect: user(200, 200),
+    expect: epxUser(200, 200),
     send: epx(
       "POST",
       () => "/jobs/register",
@@ -260,7 +264,7 @@ const MATRIX: Cell[] = [
   },
   {
     route: "POST /jobs (epx)",
-    expect: user(404, 200),
+    expect: epxUser(404, 200),
     send: epx(
       "POST",
       () => "/jobs",
@@ -269,7 +273,7 @@ const MATRIX: Cell[] = [
   },
   {
     route: "POST /runs (epx)",
-    expect: user(404, 200),
+    expect: epxUser(404, 200),
     send: epx(
       "POST",
       () => "/runs",
@@ -278,12 +282,12 @@ const MATRIX: Cell[] = [
   },
   {
     route: "GET /runs?job_id (epx)",
-    expect: user(404, 200),
+    expect: epxUser(404, 200),
     send: epx("GET", (f) => `/runs?job_id=${f.jobId}`),
   },
   {
     route: "GET /jobs/results?job_id (epx)",
-    expect: user(404, 200),
+    expect: epxUser(404, 200),
     send: epx("GET", (f) => `/jobs/results?job_id=${f.jobId}`),
   },
   {
@@ -355,8 +359,8 @@ afterAll(async () => {
     ],
     checks: [
       "every cell of the matrix below answered exactly its expected status (a fresh job, run and token for each cell)",
-      "every 401 is the same JSON body with `WWW-Authenticate: Bearer`, whether the token is missing, unknown, revoked or expired, before or after its last use",
-      "a read-only route with a token verified before runs while the token is checked again: one that was revoked or expired since gets that same 401 (with its CORS headers) and nothing the route read, a compressed list included, and no route wrote anything for it; its log line names no user",
+      "every refused token gets the same JSON body on a route, whether the token is missing, unknown, revoked or expired, before or after its last use: a 401 with `WWW-Authenticate: Bearer`, or on the epx client's routes the 403 that client expects; the body's `description` repeats its message, as the epx client reads it",
+      "a read-only route with a token verified before runs while the token is checked again: one that was revoked or expired since gets that same refusal (with its CORS headers) and nothing the route read, a compressed list included, and no route wrote anything for it; its log line names no user",
       "another user's job or run answers the very 404 a missing one does (same code, same message but for the id)",
       "the admin token opens /api/v1/admin/* only, by `Authorization` only; user tokens never open it",
       "the database holds only SHA-256 hashes of tokens; responses show the 12-character prefix, never the secret",
@@ -392,8 +396,11 @@ describe("authorization matrix: every route × every kind of caller", () => {
           expect(res.headers.get("content-type")).toMatch(/^application\/json/);
           expect(typeof res.json.error.code).toBe("string");
         }
-        if (res.status === 401) {
-          expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+        if (res.status === 401 || (res.status === 403 && cell.route.includes("(epx)"))) {
+          expect(res.json.error.code).toBe("unauthorized");
+          expect(res.json.description).toBe(res.json.error.message);
+          if (res.status === 401) expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+          else expect(res.headers.get("www-authenticate")).toBeNull();
           expect(res.headers.get("content-encoding")).toBeNull();
           // Missing, unknown, revoked and expired tokens are indistinguishable.
           if (!cell.route.includes("/admin/")) {
@@ -521,7 +528,7 @@ describe("a token revoked after its last use", () => {
     expect(owners.map((r) => r.status)).toEqual([400, 404]);
   });
 
-  it("gets the 401 for a read that would have been a compressed list, and nothing of it", async () => {
+  it("gets the refusal (the epx route's 403) for a read that would have been a compressed list, and nothing of it", async () => {
     const job = await call("POST", "/api/v1/jobs", { token: owner.token, body: { name: "big" } });
     const runs = { runs: Array.from({ length: 200 }, () => runRequest(job.json.id)) };
     const submitted = await call("POST", "/api/v1/runs", { token: owner.token, body: runs });
@@ -540,7 +547,7 @@ describe("a token revoked after its last use", () => {
     await Token.revoke({ userId: owner.user.id, tokenId: issued.info.id });
     const after = await list();
     requests += 2;
-    expect(after.status).toBe(401);
+    expect(after.status).toBe(403);
     expect(after.headers.get("content-encoding")).toBeNull();
     expect(after.headers.get("content-type")).toMatch(/^application\/json/);
     expect(after.json.error.code).toBe("unauthorized");
@@ -593,10 +600,11 @@ describe("tokens", () => {
         headers: { authorization: ADMIN() },
       }),
     ];
-    for (const res of await Promise.all([...asUser, ...asAdmin])) {
-      requests++;
-      expect(res.status).toBe(401);
-    }
+    const refused = await Promise.all([...asUser, ...asAdmin]);
+    requests += refused.length;
+    // The epx client's route (the third) answers a refused token with 403.
+    expect(refused.map((res) => res.status)).toEqual([401, 401, 403, 401, 401, 401, 401, 401]);
+    for (const res of refused) expect(res.json.error.code).toBe("unauthorized");
   });
 });
 

@@ -39,7 +39,7 @@ admin.openapi(
         z.object({ user: UserView(), token: Secret(), tokenInfo: TokenView() }),
         "The new user",
       ),
-      ...errors(400, 401, 409, 415, 503),
+      ...errors(400, 401, 409, 413, 415, 503),
     }),
   },
   async (c) => {
@@ -71,7 +71,7 @@ admin.openapi(
     }),
     responses: () => ({
       201: json(z.object({ token: Secret(), tokenInfo: TokenView() }), "The new token"),
-      ...errors(400, 401, 404, 415, 503),
+      ...errors(400, 401, 404, 413, 415, 503),
     }),
   },
   async (c) => {

@@ -9,8 +9,10 @@ import { Upload } from "@fred/core/upload";
 import { IdParam, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
+import type { AppEnv } from "../env";
 import { jsonList, jsonWithText } from "../json-list";
 import { requireUser } from "../middleware/auth";
+import { createMiddleware } from "../middleware/create";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { isoTime } from "../view";
@@ -19,8 +21,21 @@ const JobQuery = lazy(() =>
   z.object({ job_id: IdParam.meta({ param: { name: "job_id", in: "query" }, example: 42 }) }),
 );
 
+/**
+ * A refused token is a 403 here: the epx client raises its UnauthorizedUserError, with
+ * the body's `description`, for a 403 only (a 401 reaches its user as a bare "FRED Cloud
+ * error code: 401"). /api/v1 answers 401, as HTTP has it.
+ */
+const refusedTokenIs403 = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("unauthorizedStatus", 403);
+  await next();
+});
+
+/** A run's status as the epx client's run model has it (see GET /runs). */
+const EpxRunStatus = lazy(() => Run.Status.exclude(["Submitted"]));
+
 export const epx = router();
-for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, requireUser);
+for (const path of ["/jobs/*", "/runs/*"]) epx.use(path, refusedTokenIs403, requireUser);
 
 epx.openapi(
   {
@@ -46,7 +61,7 @@ epx.openapi(
         z.object({ id: z.number().int(), userId: z.number().int(), tags: z.array(z.string()) }),
         "The registered job",
       ),
-      ...errors(400, 401, 409, 413, 415, 422, 503),
+      ...errors(400, 403, 409, 413, 415, 422, 503),
     }),
   },
   async (c) => {
@@ -82,7 +97,7 @@ epx.openapi(
     }),
     responses: () => ({
       200: json(z.object({ url: z.url() }), "Where to PUT the file"),
-      ...errors(400, 401, 404, 409, 413, 415, 503),
+      ...errors(400, 403, 404, 409, 413, 415, 503),
     }),
   },
   async (c) => {
@@ -127,7 +142,7 @@ epx.openapi(
         }),
         "The accepted runs",
       ),
-      ...errors(400, 401, 404, 409, 413, 415, 422, 503),
+      ...errors(400, 403, 404, 409, 413, 415, 422, 503),
     }),
   },
   async (c) => {
@@ -167,9 +182,9 @@ epx.openapi(
                 userId: z.number().int(),
                 createdTs: z.iso.datetime(),
                 request: RunRequest(),
-                podPhase: z.string().nullable(),
+                podPhase: Run.PodPhase.nullable(),
                 containerStatus: z.string().nullable(),
-                status: Run.Status,
+                status: EpxRunStatus(),
                 userDeleted: z.boolean(),
                 epxClientVersion: z.string().nullable(),
               })
@@ -178,7 +193,7 @@ epx.openapi(
         }),
         "The runs",
       ),
-      ...errors(400, 401, 404, 406, 503),
+      ...errors(400, 403, 404, 406, 503),
     }),
   },
   async (c) => {
@@ -195,7 +210,9 @@ epx.openapi(
         request: r.request,
         podPhase: r.podPhase,
         containerStatus: r.containerStatus,
-        status: r.status,
+        // A run the runner has not reported on yet: the client's run model knows no
+        // "Submitted" (its submission response does), and refuses the whole list for one.
+        status: r.status === "Submitted" ? "QUEUED" : r.status,
         userDeleted: r.userDeleted,
         epxClientVersion: r.epxClientVersion,
       }),
@@ -217,7 +234,7 @@ epx.openapi(
         z.object({ urls: z.array(z.object({ run_id: z.number().int(), url: z.url() })) }),
         "Result URLs",
       ),
-      ...errors(400, 401, 404, 406, 503),
+      ...errors(400, 403, 404, 406, 503),
     }),
   },
   async (c) => {

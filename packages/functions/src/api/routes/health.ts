@@ -45,7 +45,7 @@ export const health = router().openapi(
     summary: "Service and database health (no auth)",
     responses: () => ({
       200: json(Health(), "Healthy"),
-      503: json(Health(), "The database did not answer in time"),
+      503: json(Health(), "The database check failed or took over 1.5 s"),
     }),
   },
   async (c) => {

@@ -134,7 +134,7 @@ jobs.openapi(
     }),
     responses: () => ({
       200: json(JobView(), "The updated job"),
-      ...errors(400, 401, 404, 409, 415, 503),
+      ...errors(400, 401, 404, 409, 413, 415, 503),
     }),
   },
   async (c) => {

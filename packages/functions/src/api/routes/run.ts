@@ -100,7 +100,7 @@ runs.openapi(
             schema: z
               .strictObject({
                 status: Run.Status.optional(),
-                podPhase: z.string().max(64).nullable().optional(),
+                podPhase: Run.PodPhase.nullable().optional(),
                 containerStatus: z.string().max(256).nullable().optional(),
                 userDeleted: z.boolean().optional(),
                 resultsUploaded: z
@@ -120,7 +120,7 @@ runs.openapi(
     }),
     responses: () => ({
       200: json(RunView(), "The updated run"),
-      ...errors(400, 401, 404, 409, 415, 503),
+      ...errors(400, 401, 404, 409, 413, 415, 503),
     }),
   },
   async (c) => {
