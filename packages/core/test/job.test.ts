@@ -219,3 +219,22 @@ async function reach(userId: number, jobId: number, status: Job.Status) {
   };
   for (const to of path[status]) await Job.transition({ userId, jobId, to });
 }
+
+describe("Job.find", () => {
+  it("returns every match, or refuses a search past LIMITS.found: never a list cut short", async () => {
+    const { user } = await makeUser("Finder");
+    await sql()`insert into job (user_id, tags)
+                select ${user.id}, case when g % 2 = 0 then '{even}'::text[] else '{odd}' end
+                from generate_series(1, ${Job.LIMITS.found + 1}) g`;
+    await expect(Job.find({ userId: user.id })).rejects.toMatchObject({
+      code: "invalid",
+      message: expect.stringContaining("narrow the search"),
+    });
+    const even = await Job.find({ userId: user.id, tags: ["even"] });
+    expect(even).toHaveLength((Job.LIMITS.found + 1) >> 1);
+    expect(even.every((j) => j.tags.includes("even"))).toBe(true);
+    expect(even.map((j) => j.id)).toEqual([...even.map((j) => j.id)].sort((a, b) => b - a));
+    const [latest] = await Job.find({ userId: user.id, limit: 1 });
+    expect(latest!.id).toBe(Math.max(...even.map((j) => j.id)) + 1);
+  });
+});

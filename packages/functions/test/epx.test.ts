@@ -249,4 +249,50 @@ describe("the epx client flow", () => {
     expect(v1.headers.get("www-authenticate")).toMatch(/^Bearer/);
     expect(v1.json.description).toBe(v1.json.error.message);
   });
+  it("finds jobs the client's ways: its latest (by tags), and its list by tags and days", async () => {
+    const { user, token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const register = async (tags: string[]) =>
+      (await call("POST", "/jobs/register", { ...opts, body: { tags } })).json.id as number;
+    const a = await register(["sweep"]);
+    const ab = await register(["sweep", "r0=2"]);
+    const c = await register(["other"]);
+    const stranger = await makeUser("Stranger");
+    await call("POST", "/jobs/register", {
+      token: stranger.token,
+      offline: true,
+      body: { tags: ["sweep"] },
+    });
+
+    const latest = await call("GET", "/jobs?latest=true", opts);
+    expect(latest.status, latest.text).toBe(200);
+    // The client's _JobDetails: id, userId, tags, created (a datetime).
+    expect(latest.json).toEqual({
+      id: c,
+      userId: user.id,
+      tags: ["other"],
+      created: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/),
+    });
+    expect((await call("GET", "/jobs?latest=true&tags=sweep", opts)).json.id).toBe(ab);
+    expect((await call("GET", "/jobs?latest=true&tags=sweep&tags=r0%3D2", opts)).json.id).toBe(ab);
+    const none = await call("GET", "/jobs?latest=true&tags=nothing", opts);
+    expect(none.status).toBe(404);
+    expect(none.json.description).toBe("Job tagged nothing not found.");
+    expect((await call("GET", "/jobs", opts)).status).toBe(400);
+
+    const ids = async (query: string) => {
+      const res = await call("GET", `/jobs/me${query}`, opts);
+      expect(res.status, res.text).toBe(200);
+      return res.json.jobs.map((j: { id: number }) => j.id);
+    };
+    expect(await ids("")).toEqual([c, ab, a]);
+    expect(await ids("?tags=sweep")).toEqual([ab, a]);
+    const day = (offset: number) =>
+      new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    expect(await ids(`?startDate=${day(0)}&endDate=${day(0)}`)).toEqual([c, ab, a]);
+    expect(await ids(`?startDate=${day(1)}`)).toEqual([]);
+    expect(await ids(`?endDate=${day(-1)}`)).toEqual([]);
+    expect((await call("GET", "/jobs/me?startDate=2026-13-01", opts)).status).toBe(400);
+    expect((await call("GET", "/jobs/me?startDate=yesterday", opts)).status).toBe(400);
+  });
 });

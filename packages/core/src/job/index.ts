@@ -1,8 +1,8 @@
-import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { and, arrayContains, eq, getTableColumns, gte, inArray, lt, sql } from "drizzle-orm";
 import * as z from "zod";
 import { fromRow, prepared, useTransaction } from "../drizzle";
 import { keysetWithin, ownRow, qualified } from "../drizzle/types";
-import { ConflictError, NotFoundError } from "../error";
+import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { type runStatus, runTable } from "../run/run.sql";
 import { uploadsJson, uploadTable } from "../upload/upload.sql";
 import { fn, Id, jsonProblem, keysetPage, lazy, storable, Text } from "../util";
@@ -33,6 +33,8 @@ export namespace Job {
     metadataBytes: 16_384,
     metadataDepth: 32,
     pageSize: 100,
+    /** Most jobs one search (`find`) returns whole: past it, narrow the search. */
+    found: 10_000,
   } as const;
 
   export type Info = typeof jobTable.$inferSelect;
@@ -161,6 +163,47 @@ export namespace Job {
           .orderBy(...page.orderBy)
           .limit(input.limit + 1);
         return keysetPage(rows, input.limit);
+      }),
+  );
+
+  /**
+   * The caller's jobs that carry every one of `tags` and were created in
+   * [createdFrom, createdBefore), newest first: the first `limit`, or all of them (up to
+   * LIMITS.found; more is a 400 asking for a narrower search, never a list cut short).
+   */
+  export const find = fn(
+    () =>
+      z.strictObject({
+        userId: Id,
+        tags: z.array(Tag()).max(LIMITS.tags).default([]),
+        createdFrom: z.date().optional(),
+        createdBefore: z.date().optional(),
+        limit: z.number().int().min(1).max(LIMITS.found).optional(),
+      }),
+    (input) =>
+      useTransaction(async (tx) => {
+        // Through job_user_idx, newest first, as `list`.
+        const mine = keysetWithin([jobTable.userId, jobTable.id], input.userId, "desc");
+        const limit = input.limit ?? LIMITS.found + 1;
+        const rows = await tx
+          .select()
+          .from(jobTable)
+          .where(
+            and(
+              mine.where,
+              input.tags.length ? arrayContains(jobTable.tags, input.tags) : undefined,
+              input.createdFrom ? gte(jobTable.timeCreated, input.createdFrom) : undefined,
+              input.createdBefore ? lt(jobTable.timeCreated, input.createdBefore) : undefined,
+            ),
+          )
+          .orderBy(...mine.orderBy)
+          .limit(limit);
+        if (input.limit === undefined && rows.length > LIMITS.found) {
+          throw new InvalidError(
+            `More than ${LIMITS.found} jobs match: narrow the search (tags, dates).`,
+          );
+        }
+        return rows;
       }),
   );
 

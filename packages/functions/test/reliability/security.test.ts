@@ -5,7 +5,7 @@
  * shown, admin and user tokens not interchangeable); response headers; and logs that never
  * carry a token or a URL signature.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { sql } from "@fred/core/drizzle";
 import { UnavailableError } from "@fred/core/error";
 import { Job } from "@fred/core/job";
@@ -46,6 +46,8 @@ let logLines = 0;
 interface Fixture {
   userId: number;
   jobId: number;
+  /** A tag only this fixture's job has. */
+  tag: string;
   runId: number;
   tokenId: number;
 }
@@ -57,7 +59,11 @@ let expired: string;
 
 /** A fresh job and run of the owner's (so a mutating cell never disturbs another). */
 async function fixture(): Promise<Fixture> {
-  const job = await call("POST", "/api/v1/jobs", { token: owner.token, body: { name: "owned" } });
+  const tag = `owned-${randomUUID()}`;
+  const job = await call("POST", "/api/v1/jobs", {
+    token: owner.token,
+    body: { name: "owned", tags: [tag] },
+  });
   const run = await call("POST", "/api/v1/runs", {
     token: owner.token,
     body: runRequest(job.json.id),
@@ -66,6 +72,7 @@ async function fixture(): Promise<Fixture> {
   return {
     userId: owner.user.id,
     jobId: job.json.id,
+    tag,
     runId: run.json.id,
     tokenId: issued.info.id,
   };
@@ -284,6 +291,21 @@ const MATRIX: Cell[] = [
     route: "GET /runs?job_id (epx)",
     expect: epxUser(404, 200),
     send: epx("GET", (f) => `/runs?job_id=${f.jobId}`),
+  },
+  {
+    // The fixture's job has a tag of its own: the owner's latest with it; nobody else has one.
+    route: "GET /jobs?latest=true (epx)",
+    expect: epxUser(404, 200),
+    send: epx("GET", (f) => `/jobs?latest=true&tags=${f.tag}`),
+  },
+  {
+    route: "GET /jobs/me (epx)",
+    expect: epxUser(200, 200),
+    send: async (f, token, p) => {
+      const res = await epx("GET", () => `/jobs/me?tags=${f.tag}`)(f, token, p);
+      if (res.status === 200) expect(res.json.jobs).toHaveLength(p === "owner" ? 1 : 0);
+      return res;
+    },
   },
   {
     route: "GET /jobs/results?job_id (epx)",

@@ -3,6 +3,7 @@
  * on the same core functions as /api/v1. The client authenticates with
  * `Offline-Token: Bearer <token>` and does not page.
  */
+import { NotFoundError } from "@fred/core/error";
 import { Job } from "@fred/core/job";
 import { Run, RunRequest } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
@@ -30,6 +31,38 @@ const refusedTokenIs403 = createMiddleware<AppEnv>(async (c, next) => {
   c.set("unauthorizedStatus", 403);
   await next();
 });
+
+/** Tags in a query string, `tags=a&tags=b` (one arrives as a string): the job has them all. */
+const TagsQuery = lazy(() =>
+  z
+    .preprocess(
+      (v) => (v === undefined || Array.isArray(v) ? v : [v]),
+      z.array(Job.Tag()).max(Job.LIMITS.tags).optional(),
+    )
+    .meta({ description: "Only jobs tagged with every one of these (repeat the parameter)." }),
+);
+
+/** A job as the client's `_JobDetails` reads it. */
+const EpxJob = lazy(() =>
+  z
+    .object({
+      id: z.number().int(),
+      userId: z.number().int(),
+      tags: z.array(z.string()),
+      created: z.iso.datetime(),
+    })
+    .meta({ id: "EpxJob" }),
+);
+const epxJob = (job: Job.Info) => ({
+  id: job.id,
+  userId: job.userId,
+  tags: job.tags,
+  created: isoTime(job.timeCreated),
+});
+
+/** Midnight UTC of a YYYY-MM-DD day, `days` later. */
+const dayStart = (day: string, days = 0) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000);
 
 /** A run's status as the epx client's run model has it (see GET /runs). */
 const EpxRunStatus = lazy(() => Run.Status.exclude(["Submitted"]));
@@ -67,6 +100,74 @@ epx.openapi(
   async (c) => {
     const job = await Job.create({ userId: c.get("user").id, tags: c.req.valid("json").tags });
     return c.json({ id: job.id, userId: job.userId, tags: job.tags }, 200);
+  },
+);
+
+epx.openapi(
+  {
+    method: "get",
+    path: "/jobs",
+    readOnly: true,
+    tags: ["epx client"],
+    summary: "Your latest job (`latest=true`), optionally the latest with some tags",
+    security: bearerAuth,
+    request: () => ({
+      query: z.object({
+        latest: z.literal("true", {
+          error: "Only latest=true is served here; GET /jobs/me lists your jobs.",
+        }),
+        tags: TagsQuery(),
+      }),
+    }),
+    responses: () => ({
+      200: json(EpxJob(), "The newest of your jobs that has the tags"),
+      ...errors(400, 403, 404, 503),
+    }),
+  },
+  async (c) => {
+    const { tags } = c.req.valid("query");
+    const [job] = await Job.find({ userId: c.get("user").id, tags, limit: 1 });
+    if (!job) throw new NotFoundError(tags?.length ? `Job tagged ${tags.join(", ")}` : "Job");
+    return c.json(epxJob(job), 200);
+  },
+);
+
+epx.openapi(
+  {
+    method: "get",
+    path: "/jobs/me",
+    readOnly: true,
+    tags: ["epx client"],
+    summary: "Your jobs, newest first, by tags and by the day they were created",
+    description: `All of them in one response, up to ${Job.LIMITS.found}: past that, a 400 asks for a narrower search.`,
+    security: bearerAuth,
+    request: () => ({
+      query: z.object({
+        tags: TagsQuery(),
+        startDate: z.iso
+          .date()
+          .optional()
+          .meta({ description: "Created on this day (UTC) or later." }),
+        endDate: z.iso
+          .date()
+          .optional()
+          .meta({ description: "Created on this day (UTC) or earlier." }),
+      }),
+    }),
+    responses: () => ({
+      200: json(z.object({ jobs: z.array(EpxJob()) }), "The jobs"),
+      ...errors(400, 403, 503),
+    }),
+  },
+  async (c) => {
+    const { tags, startDate, endDate } = c.req.valid("query");
+    const jobs = await Job.find({
+      userId: c.get("user").id,
+      tags,
+      createdFrom: startDate ? dayStart(startDate) : undefined,
+      createdBefore: endDate ? dayStart(endDate, 1) : undefined,
+    });
+    return c.json({ jobs: jobs.map(epxJob) }, 200);
   },
 );
 
