@@ -204,19 +204,19 @@ describe("runs", () => {
     expect(await runCount(theirs.id)).toBe(0);
   });
 
-  it("takes 1..1000 runs per call", async () => {
+  it(`takes 1..${Run.LIMITS.batch} runs per call`, async () => {
     const { user } = await makeUser();
     const job = await Job.create({ userId: user.id });
     await expect(Run.submit({ userId: user.id, runs: [] })).rejects.toMatchObject({
       code: "invalid",
     });
-    const tooMany = Array.from({ length: 1001 }, () => runRequest(job.id));
+    const tooMany = Array.from({ length: Run.LIMITS.batch + 1 }, () => runRequest(job.id));
     await expect(Run.submit({ userId: user.id, runs: tooMany })).rejects.toMatchObject({
       code: "invalid",
     });
-    const max = Array.from({ length: 1000 }, () => runRequest(job.id));
-    expect(await Run.submit({ userId: user.id, runs: max })).toHaveLength(1000);
-    expect(await runCount(job.id)).toBe(1000);
+    const max = Array.from({ length: Run.LIMITS.batch }, () => runRequest(job.id));
+    expect(await Run.submit({ userId: user.id, runs: max })).toHaveLength(Run.LIMITS.batch);
+    expect(await runCount(job.id)).toBe(Run.LIMITS.batch);
   });
 
   it("a cancelled job accepts no runs", async () => {

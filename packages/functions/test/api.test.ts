@@ -1,7 +1,9 @@
 /** Every /api/v1 route, the shared error contract, CORS, docs and health. */
 import { readFile } from "node:fs/promises";
+import { Run } from "@fred/core/run";
 import { describe, expect, it } from "vitest";
 import { app, createApp, SCALAR_BUNDLE } from "../src/api/app";
+import { MAX_BODY_BYTES } from "../src/api/middleware/body";
 import { call, makeUser, runRequest } from "./helpers";
 
 describe("health", () => {
@@ -132,12 +134,12 @@ describe("runs", () => {
     expect(detail.json.runCounts).toEqual({ Submitted: 4, RUNNING: 1 });
   });
 
-  it("a batch of 1001 runs, or one bad run in a batch, stores nothing", async () => {
+  it("a batch one run over the limit, or one bad run in a batch, stores nothing", async () => {
     const { token } = await makeUser();
     const job = (await call("POST", "/api/v1/jobs", { token, body: {} })).json;
     const tooMany = await call("POST", "/api/v1/runs", {
       token,
-      body: { runs: Array.from({ length: 1001 }, () => runRequest(job.id)) },
+      body: { runs: Array.from({ length: Run.LIMITS.batch + 1 }, () => runRequest(job.id)) },
     });
     expect(tooMany.status).toBe(400);
     const oneBad = await call("POST", "/api/v1/runs", {
@@ -167,7 +169,7 @@ describe("the error contract", () => {
     expect(wrongParam.headers.get("allow")).toContain("PATCH");
   });
 
-  it("body problems: 400 broken JSON, 413 over 1 MB, 415 not JSON", async () => {
+  it("body problems: 400 broken JSON, 413 over the limit, 415 not JSON", async () => {
     const { token } = await makeUser();
     const broken = await call("POST", "/api/v1/jobs", {
       token,
@@ -179,7 +181,7 @@ describe("the error contract", () => {
 
     const huge = await call("POST", "/api/v1/jobs", {
       token,
-      raw: JSON.stringify({ name: "x", metadata: { pad: "x".repeat(2 * 1024 * 1024) } }),
+      raw: JSON.stringify({ name: "x", metadata: { pad: "x".repeat(MAX_BODY_BYTES) } }),
       headers: { "content-type": "application/json" },
     });
     expect(huge.status).toBe(413);

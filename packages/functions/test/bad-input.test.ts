@@ -1,5 +1,8 @@
 /** A table of bad requests, each with the 4xx a user should get — never a 500. */
+
+import { Run } from "@fred/core/run";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_BODY_BYTES } from "../src/api/middleware/body";
 import { ADMIN, call, makeUser, runRequest } from "./helpers";
 
 let token: string;
@@ -108,19 +111,21 @@ const cases: Case[] = [
     "invalid",
   ],
   [
-    "1001 runs",
+    "one run over the batch limit",
     "POST",
     () => "/api/v1/runs",
-    () => ({ body: { runs: Array.from({ length: 1001 }, () => runRequest(jobId)) } }),
+    () => ({
+      body: { runs: Array.from({ length: Run.LIMITS.batch + 1 }, () => runRequest(jobId)) },
+    }),
     400,
     "invalid",
   ],
   ["zero runs", "POST", () => "/api/v1/runs", () => ({ body: { runs: [] } }), 400, "invalid"],
   [
-    "2 MB body",
+    "a body twice the limit",
     "POST",
     () => "/api/v1/jobs",
-    () => ({ raw: big(2 * 1024 * 1024), headers: JSON_HEADERS }),
+    () => ({ raw: big(2 * MAX_BODY_BYTES), headers: JSON_HEADERS }),
     413,
     "payload_too_large",
   ],

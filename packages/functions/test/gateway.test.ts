@@ -19,6 +19,7 @@ import {
   installedFetchClasses,
   installFetchClasses,
 } from "../src/api/gateway/fetch-classes";
+import { MAX_BODY_BYTES } from "../src/api/middleware/body";
 import { corsFromAllowList } from "../src/api/middleware/cors";
 import { requestContext } from "../src/api/middleware/request";
 import { makeUser, runRequest } from "./helpers";
@@ -124,7 +125,7 @@ describe("the API Gateway adapter answers as hono's does", () => {
     const tooLarge = await sameAnswer(
       restEvent("POST", "/api/v1/jobs", {
         headers: auth,
-        body: JSON.stringify({ name: "x".repeat(1024 * 1024) }),
+        body: JSON.stringify({ name: "x".repeat(MAX_BODY_BYTES) }),
       }),
     );
     expect(tooLarge.statusCode).toBe(413);

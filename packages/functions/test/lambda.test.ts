@@ -4,6 +4,7 @@ import { sql } from "@fred/core/drizzle";
 import { Run } from "@fred/core/run";
 import { describe, expect, it } from "vitest";
 import { handler } from "../src/api";
+import { MAX_BODY_BYTES } from "../src/api/middleware/body";
 import { makeUser, runRequest } from "./helpers";
 import { restEvent } from "./rest-event";
 
@@ -84,10 +85,10 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
   });
 
   // The gateway may pass no Content-Length; hono's adapter sets it from the decoded body.
-  it("sizes bodies the gateway sent without Content-Length: over 1 MB is 413, base64 counts decoded", async () => {
+  it("sizes bodies the gateway sent without Content-Length: over the limit is 413, base64 counts decoded", async () => {
     const { token } = await makeUser();
     const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-    const tooBig = JSON.stringify({ name: "x", description: "y".repeat(1024 * 1024) });
+    const tooBig = JSON.stringify({ name: "x", description: "y".repeat(MAX_BODY_BYTES) });
     const refused = await handler(
       restEvent("POST", "/api/v1/jobs", { headers: auth, body: tooBig }),
       {} as never,
@@ -95,10 +96,11 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     expect(refused.statusCode).toBe(413);
     expect(json(refused).error.code).toBe("payload_too_large");
 
-    // 0.9 MB of JSON is 1.2 MB as base64: the 1 MB limit applies to the decoded body.
-    const padded = JSON.stringify({ name: "padded", metadata: { pad: "z".repeat(900 * 1024) } });
+    // 90% of the limit as JSON is 120% of it as base64: the limit applies to the decoded body.
+    const pad = "z".repeat(Math.floor(MAX_BODY_BYTES * 0.9));
+    const padded = JSON.stringify({ name: "padded", metadata: { pad } });
     const encoded = Buffer.from(padded).toString("base64");
-    expect(encoded.length).toBeGreaterThan(1024 * 1024);
+    expect(encoded.length).toBeGreaterThan(MAX_BODY_BYTES);
     const accepted = await handler(
       restEvent("POST", "/api/v1/jobs", { headers: auth, body: encoded, base64: true }),
       {} as never,
@@ -317,6 +319,52 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     expect(gzipped.statusCode).toBe(200);
     const runs = JSON.parse(gunzipSync(Buffer.from(gzipped.body, "base64")).toString()).runs;
     expect(runs).toHaveLength(5000);
+  });
+
+  it("the largest batch the limits allow fits Lambda's 6 MB, as its event and as its answer", async () => {
+    const LAMBDA_LIMIT = 6 * 1024 * 1024;
+    const { headers, jobId } = await epxJob();
+    const { token } = await makeUser("Batcher");
+    const v1Job = json(
+      await handler(
+        restEvent("POST", "/api/v1/jobs", {
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: '{"name":"big"}',
+        }),
+        {} as never,
+      ),
+    ).id as number;
+    // Run.LIMITS.batch runs, each padded so that the body is within a few bytes of the limit.
+    const body = (key: string, job: number) => {
+      const runs = (workingDir: string) =>
+        JSON.stringify({
+          [key]: Array.from({ length: Run.LIMITS.batch }, () => runRequest(job, { workingDir })),
+        });
+      const pad = Math.floor((MAX_BODY_BYTES - runs("/").length) / Run.LIMITS.batch);
+      const text = runs(`/${"x".repeat(pad)}`);
+      expect(text.length).toBeLessThanOrEqual(MAX_BODY_BYTES);
+      expect(text.length).toBeGreaterThan(MAX_BODY_BYTES - Run.LIMITS.batch);
+      return Buffer.from(text).toString("base64"); // as the REST API passes it (binaryMediaTypes */*)
+    };
+    const cases = [
+      { path: "/runs", headers, body: body("runRequests", jobId), status: 200 },
+      {
+        path: "/api/v1/runs",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body("runs", v1Job),
+        status: 201,
+      },
+    ];
+    for (const c of cases) {
+      const event = restEvent("POST", c.path, { headers: c.headers, body: c.body, base64: true });
+      expect(JSON.stringify(event).length, c.path).toBeLessThan(LAMBDA_LIMIT);
+      const res = await handler(event, {} as never);
+      expect(res.statusCode, `${c.path}: ${res.body.slice(0, 200)}`).toBe(c.status);
+      // Uncompressed (no Accept-Encoding): the largest it can be.
+      expect(JSON.stringify(res).length, c.path).toBeLessThan(LAMBDA_LIMIT);
+      const stored = json(res);
+      expect((stored.runResponses ?? stored.runs).length).toBe(Run.LIMITS.batch);
+    }
   });
 
   it("routes on the proxy path under a custom domain's base path", async () => {

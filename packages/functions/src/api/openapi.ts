@@ -4,8 +4,11 @@
  * OPENAPI_FILE, which /openapi.json serves; the Lambda never loads this module.
  */
 import { fileURLToPath } from "node:url";
+import { Job } from "@fred/core/job";
+import { Run } from "@fred/core/run";
 import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import pkg from "../../package.json" with { type: "json" };
+import { MAX_BODY_BYTES } from "./middleware/body";
 
 export const OPENAPI_FILE = fileURLToPath(new URL("./openapi.json", import.meta.url));
 
@@ -35,9 +38,11 @@ export function openApiDocument(routes: (() => RouteConfig)[]) {
       version: pkg.version,
       description:
         "Register jobs, upload inputs with presigned S3 URLs, submit batches of FRED runs and " +
-        "poll them. Errors are JSON `{error: {code, message, details?}}`. Limits: bodies 1 MB, " +
-        "1000 runs per batch, 50 tags of 100 characters per job, pages of at most 100 jobs or " +
-        "1000 runs.",
+        "poll them. Errors are JSON `{error: {code, message, details?}, description}` " +
+        "(`description` repeats the message, for the epx client). Limits: bodies " +
+        `${MAX_BODY_BYTES / 1024 / 1024} MiB, ${Run.LIMITS.batch} runs per batch, ` +
+        `${Job.LIMITS.tags} tags of ${Job.LIMITS.tagLength} characters per job, pages of at ` +
+        `most ${Job.LIMITS.pageSize} jobs or ${Run.LIMITS.pageSize} runs.`,
     },
   });
 }

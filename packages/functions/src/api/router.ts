@@ -9,7 +9,7 @@ import { validator } from "hono/validator";
 import type { ZodType } from "zod";
 import * as z from "zod";
 import type { AppEnv } from "./env";
-import { bodyText, JSON_TYPE } from "./middleware/body";
+import { bodyText, JSON_TYPE, MAX_BODY_BYTES } from "./middleware/body";
 
 /**
  * A route as @hono/zod-openapi's `createRoute` takes it, except that its schemas sit behind
@@ -216,7 +216,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: "Not found, or not yours.",
   406: "The list is over 5 MiB as JSON: send `Accept-Encoding: gzip` to receive it compressed.",
   409: "The resource is in a state that does not allow this.",
-  413: "Body over 1 MB.",
+  413: `Body over ${MAX_BODY_BYTES / 1024 / 1024} MiB.`,
   415: "Body is not application/json.",
   422: "Idempotency-Key reused with a different request.",
   503: "Database unavailable; retry after `Retry-After` seconds.",

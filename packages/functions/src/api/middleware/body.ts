@@ -4,7 +4,8 @@ import { bodyLimit } from "hono/body-limit";
 import { errorResponse } from "../error";
 import { createMiddleware } from "./create";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** Under Lambda's 6 MB event once base64-encoded, with room for a batch's answer (Run.LIMITS). */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 const tooLarge = (c: Context) =>
   errorResponse(
@@ -18,7 +19,7 @@ const tooLarge = (c: Context) =>
 const countedLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
 
 /**
- * Bodies over 1 MB are refused before they are read further: 413. A body whose length is
+ * Bodies over MAX_BODY_BYTES are refused before they are read further: 413. A body whose length is
  * known (always, from the Lambda adapter) is judged by it without touching the request's
  * body stream, which hono's limit would have the adapter build.
  */

@@ -212,7 +212,7 @@ epx.openapi(
     method: "post",
     path: "/runs",
     tags: ["epx client"],
-    summary: "Submit runs (1..1000, all or nothing)",
+    summary: `Submit runs (1..${Run.LIMITS.batch}, all or nothing)`,
     security: bearerAuth,
     middleware: [idempotent] as const,
     request: () => ({

@@ -21,7 +21,7 @@ runs.openapi(
     method: "post",
     path: "/api/v1/runs",
     tags: ["Runs"],
-    summary: "Submit one run, or a batch of 1..1000 (all or nothing)",
+    summary: `Submit one run, or a batch of 1..${Run.LIMITS.batch} (all or nothing)`,
     security: bearerAuth,
     middleware: [idempotent] as const,
     request: () => ({
