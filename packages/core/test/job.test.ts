@@ -1,10 +1,12 @@
 import { sql } from "@fred/core/drizzle";
 import type { ConflictError } from "@fred/core/error";
 import { Job } from "@fred/core/job";
+import { Run } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { makeUser } from "./fixtures";
+import { objectExists } from "../src/upload/s3";
+import { makeUser, runRequest } from "./fixtures";
 
 describe("jobs", () => {
   it("creates, reads and lists a user's jobs, newest first, in stable pages", async () => {
@@ -236,5 +238,67 @@ describe("Job.find", () => {
     expect(even.map((j) => j.id)).toEqual([...even.map((j) => j.id)].sort((a, b) => b - a));
     const [latest] = await Job.find({ userId: user.id, limit: 1 });
     expect(latest!.id).toBe(Math.max(...even.map((j) => j.id)) + 1);
+  });
+});
+
+describe("Job.remove", () => {
+  const put = async (url: string) => (await fetch(url, { method: "PUT", body: "bytes" })).status;
+  const rows = async (jobId: number) => {
+    const [counts] = await sql()`select
+      (select count(*)::int from job where id = ${jobId}) as jobs,
+      (select count(*)::int from run where job_id = ${jobId}) as runs,
+      (select count(*)::int from upload where job_id = ${jobId}) as uploads`;
+    return counts;
+  };
+
+  it("deletes the objects of the job and of its runs, then the job with its runs and uploads", async () => {
+    const { user } = await makeUser("Remover");
+    const job = await Job.create({ userId: user.id });
+    const ref = { userId: user.id, jobId: job.id };
+    const [run] = await Run.submit({ userId: user.id, runs: [runRequest(job.id)] });
+    const input = await Upload.issue({ ...ref, context: "job", type: "input" });
+    const results = await Upload.issue({ ...ref, runId: run!.id, context: "run", type: "results" });
+    // Issued twice: one object, two upload rows.
+    const again = await Upload.issue({ ...ref, context: "job", type: "input" });
+    expect(again.key).toBe(input.key);
+    const other = await Job.create({ userId: user.id });
+    const kept = await Upload.issue({
+      userId: user.id,
+      jobId: other.id,
+      context: "job",
+      type: "input",
+    });
+    for (const p of [input, results, kept]) expect(await put(p.url)).toBe(200);
+    expect(await rows(job.id)).toEqual({ jobs: 1, runs: 1, uploads: 3 });
+
+    await Job.remove(ref);
+    expect(await objectExists(input.key)).toBe(false);
+    expect(await objectExists(results.key)).toBe(false);
+    expect(await objectExists(kept.key)).toBe(true);
+    expect(await rows(job.id)).toEqual({ jobs: 0, runs: 0, uploads: 0 });
+    await expect(Job.remove(ref)).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("refuses a processing job, and another user's, deleting nothing", async () => {
+    const { user } = await makeUser("Busy");
+    const stranger = await makeUser("Stranger");
+    const job = await Job.create({ userId: user.id });
+    const ref = { userId: user.id, jobId: job.id };
+    await Run.submit({ userId: user.id, runs: [runRequest(job.id)] });
+    const input = await Upload.issue({ ...ref, context: "job", type: "input" });
+    expect(await put(input.url)).toBe(200);
+    await Job.transition({ ...ref, to: "processing" });
+    await expect(Job.remove(ref)).rejects.toMatchObject({
+      code: "conflict",
+      message: `Job ${job.id} is processing: cancel it first.`,
+    });
+    await expect(Job.remove({ userId: stranger.user.id, jobId: job.id })).rejects.toMatchObject({
+      code: "not_found",
+    });
+    expect(await objectExists(input.key)).toBe(true);
+    expect(await rows(job.id)).toEqual({ jobs: 1, runs: 1, uploads: 1 });
+    await Job.transition({ ...ref, to: "cancelled" });
+    await Job.remove(ref);
+    expect(await rows(job.id)).toEqual({ jobs: 0, runs: 0, uploads: 0 });
   });
 });

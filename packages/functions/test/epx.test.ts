@@ -1,5 +1,6 @@
 /** The epx client's whole flow, as the client sends it, with real uploads to S3. */
 import { describe, expect, it } from "vitest";
+import { objectExists } from "../../core/src/upload/s3";
 import { call, epxHeaders, makeUser, runRequest } from "./helpers";
 
 describe("the epx client flow", () => {
@@ -294,5 +295,33 @@ describe("the epx client flow", () => {
     expect(await ids(`?endDate=${day(-1)}`)).toEqual([]);
     expect((await call("GET", "/jobs/me?startDate=2026-13-01", opts)).status).toBe(400);
     expect((await call("GET", "/jobs/me?startDate=yesterday", opts)).status).toBe(400);
+  });
+  it("job.delete(): DELETE /jobs/{job_id} removes the job, its runs and its files", async () => {
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: ["gone"] } })).json
+      .id as number;
+    const input = await call("POST", "/jobs", {
+      ...opts,
+      body: { jobId, context: "job", type: "input" },
+    });
+    expect((await fetch(input.json.url, { method: "PUT", body: "zip" })).status).toBe(200);
+    // The URL is path-style: /<bucket>/<key>.
+    const key = decodeURIComponent(new URL(input.json.url).pathname).replace(/^\/[^/]+\//, "");
+    expect(key).toMatch(new RegExp(`^jobs/${jobId}/.+/job_input\\.zip$`));
+    expect(await objectExists(key)).toBe(true);
+    await call("POST", "/runs", { ...opts, body: { runRequests: [runRequest(jobId)] } });
+
+    // As the client sends it: DELETE with its headers (a JSON content type, no body).
+    const deleted = await call("DELETE", `/jobs/${jobId}`, opts);
+    expect(deleted.status, deleted.text).toBe(200);
+    expect(deleted.json).toEqual({ id: jobId, deleted: true });
+    expect(await objectExists(key)).toBe(false); // gone from the bucket
+    const download = await call("GET", `/api/v1/jobs/${jobId}`, { token });
+    expect(download.status).toBe(404);
+    const again = await call("DELETE", `/jobs/${jobId}`, opts);
+    expect(again.status).toBe(404);
+    expect(again.json.description).toBe(`Job ${jobId} not found.`);
+    expect((await call("GET", "/jobs/me?tags=gone", opts)).json.jobs).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { fromRow, prepared, useTransaction } from "../drizzle";
 import { keysetWithin, ownRow, qualified } from "../drizzle/types";
 import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { type runStatus, runTable } from "../run/run.sql";
+import { deleteObjects } from "../upload/s3";
 import { uploadsJson, uploadTable } from "../upload/upload.sql";
 import { fn, Id, jsonProblem, keysetPage, lazy, storable, Text } from "../util";
 import { jobStatus, jobTable } from "./job.sql";
@@ -164,6 +165,32 @@ export namespace Job {
           .limit(input.limit + 1);
         return keysetPage(rows, input.limit);
       }),
+  );
+
+  /**
+   * Deletes a job: the objects of every upload issued for it (its own and its runs'), then
+   * the job with its runs and uploads. Refused while the job is processing (cancel it
+   * first: a runner is at work on it). The job stays locked while its objects go, and a
+   * storage failure is a 503 that deletes no row, so a retry finishes what was started.
+   */
+  export const remove = fn(Ref, (input) =>
+    useTransaction(async (tx) => {
+      const [job] = await tx
+        .select({ status: jobTable.status })
+        .from(jobTable)
+        .where(and(eq(jobTable.id, input.jobId), eq(jobTable.userId, input.userId)))
+        .for("update");
+      if (!job) throw new NotFoundError("Job", input.jobId);
+      if (job.status === "processing") {
+        throw new ConflictError(`Job ${input.jobId} is processing: cancel it first.`);
+      }
+      const keys = await tx
+        .selectDistinct({ key: uploadTable.key })
+        .from(uploadTable)
+        .where(eq(uploadTable.jobId, input.jobId));
+      await deleteObjects(keys.map((k) => k.key));
+      await tx.delete(jobTable).where(eq(jobTable.id, input.jobId));
+    }),
   );
 
   /**

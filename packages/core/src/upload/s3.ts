@@ -217,6 +217,29 @@ export async function objectExists(key: string): Promise<boolean> {
   }
 }
 
+/**
+ * Deletes these objects, 1,000 per request (S3's most). Deleting a missing key is no
+ * error, so a retry after a partial failure finishes the job. Any key S3 could not delete
+ * makes it a 503.
+ */
+export async function deleteObjects(keys: string[]): Promise<void> {
+  if (!keys.length) return;
+  const { client, s3 } = await load();
+  for (let i = 0; i < keys.length; i += 1000) {
+    const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
+    let failed: number;
+    try {
+      const out = await client.send(
+        new s3.DeleteObjectsCommand({ Bucket: Config.bucket(), Delete: { Objects, Quiet: true } }),
+      );
+      failed = out.Errors?.length ?? 0;
+    } catch {
+      failed = Objects.length;
+    }
+    if (failed) throw new UnavailableError("Storage is unavailable; retry shortly.");
+  }
+}
+
 /** Forget the client (tests that change S3_ENDPOINT between files). */
 export function resetS3() {
   sdk = undefined;

@@ -228,6 +228,11 @@ const MATRIX: Cell[] = [
     ),
   },
   {
+    route: "DELETE /api/v1/jobs/{job_id}",
+    expect: user(404, 200),
+    send: v1("DELETE", (f) => `/api/v1/jobs/${f.jobId}`),
+  },
+  {
     route: "GET /api/v1/jobs/{job_id}/runs",
     expect: user(404, 200),
     send: v1("GET", (f) => `/api/v1/jobs/${f.jobId}/runs`),
@@ -306,6 +311,11 @@ const MATRIX: Cell[] = [
       if (res.status === 200) expect(res.json.jobs).toHaveLength(p === "owner" ? 1 : 0);
       return res;
     },
+  },
+  {
+    route: "DELETE /jobs/{job_id} (epx)",
+    expect: epxUser(404, 200),
+    send: epx("DELETE", (f) => `/jobs/${f.jobId}`),
   },
   {
     route: "GET /jobs/results?job_id (epx)",

@@ -17,6 +17,7 @@ import { createMiddleware } from "../middleware/create";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
 import { isoTime } from "../view";
+import { DELETE_DESCRIPTION, Deleted, removeJob } from "./job";
 
 const JobQuery = lazy(() =>
   z.object({ job_id: IdParam.meta({ param: { name: "job_id", in: "query" }, example: 42 }) }),
@@ -169,6 +170,27 @@ epx.openapi(
     });
     return c.json({ jobs: jobs.map(epxJob) }, 200);
   },
+);
+
+epx.openapi(
+  {
+    method: "delete",
+    path: "/jobs/{job_id}",
+    tags: ["epx client"],
+    summary: "Delete a job, its runs and its files (the client's job.delete())",
+    description: DELETE_DESCRIPTION,
+    security: bearerAuth,
+    request: () => ({
+      params: z.object({
+        job_id: IdParam.meta({ param: { name: "job_id", in: "path" }, example: 42 }),
+      }),
+    }),
+    responses: () => ({
+      200: json(Deleted(), "The job is gone"),
+      ...errors(400, 403, 404, 409, 503),
+    }),
+  },
+  async (c) => c.json(await removeJob(c.get("user").id, c.req.valid("param").job_id), 200),
 );
 
 epx.openapi(

@@ -115,6 +115,39 @@ jobs.openapi(
   },
 );
 
+/** What deleting a job answers, here and on the epx client's DELETE /jobs/{job_id}. */
+export const Deleted = lazy(() =>
+  z.object({ id: z.number().int(), deleted: z.literal(true) }).meta({ id: "JobDeleted" }),
+);
+
+/** Deletes the caller's job; what both DELETE routes answer. */
+export async function removeJob(userId: number, jobId: number) {
+  await Job.remove({ userId, jobId });
+  return { id: jobId, deleted: true as const };
+}
+
+export const DELETE_DESCRIPTION =
+  "Deletes the objects of every upload issued for the job and its runs, then the job with " +
+  "its runs and uploads. A processing job is refused (409: cancel it first). A storage " +
+  "failure is a 503 that deletes nothing in the database: retry.";
+
+jobs.openapi(
+  {
+    method: "delete",
+    path: "/api/v1/jobs/{job_id}",
+    tags: ["Jobs"],
+    summary: "Delete a job, its runs and its files",
+    description: DELETE_DESCRIPTION,
+    security: bearerAuth,
+    request: () => ({ params: JobParams() }),
+    responses: () => ({
+      200: json(Deleted(), "The job is gone"),
+      ...errors(400, 401, 404, 409, 503),
+    }),
+  },
+  async (c) => c.json(await removeJob(c.get("user").id, c.req.valid("param").job_id), 200),
+);
+
 jobs.openapi(
   {
     method: "patch",
