@@ -324,4 +324,93 @@ describe("the epx client flow", () => {
     expect(again.json.description).toBe(`Job ${jobId} not found.`);
     expect((await call("GET", "/jobs/me?tags=gone", opts)).json.jobs).toEqual([]);
   });
+  it("job.stop(): PATCH /runs?id= marks the caller's runs deleted, the others NotFound", async () => {
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
+    const submit = async (o: typeof opts, job: number) =>
+      (await call("POST", "/runs", { ...o, body: { runRequests: [runRequest(job)] } })).json
+        .runResponses[0].runId as number;
+    const [a, b, kept] = [
+      await submit(opts, jobId),
+      await submit(opts, jobId),
+      await submit(opts, jobId),
+    ];
+    const stranger = await makeUser("Stranger");
+    const strangerOpts = { token: stranger.token, offline: true, headers: epxHeaders() };
+    const theirJob = (await call("POST", "/jobs/register", { ...strangerOpts, body: { tags: [] } }))
+      .json.id;
+    const theirs = await submit(strangerOpts, theirJob);
+
+    // As the client sends it: the ids in the query, no body, a JSON content type.
+    const res = await call("PATCH", `/runs?id=${a}&id=${b}&id=${theirs}&id=999999999`, opts);
+    expect(res.status, res.text).toBe(200);
+    // The client's _StopResponse: description, deletedIds, failedIds of {runId, reason}.
+    expect(res.json).toEqual({
+      description: "Stopped 2 of 4 runs.",
+      deletedIds: [
+        { runId: a, reason: "Success" },
+        { runId: b, reason: "Success" },
+      ],
+      failedIds: [
+        { runId: theirs, reason: "NotFound" },
+        { runId: 999999999, reason: "NotFound" },
+      ],
+    });
+    const listed = await call("GET", `/runs?job_id=${jobId}`, opts);
+    expect(
+      listed.json.runs.map((r: { id: number; userDeleted: boolean }) => [r.id, r.userDeleted]),
+    ).toEqual([
+      [a, true],
+      [b, true],
+      [kept, false],
+    ]);
+    const other = await call("GET", `/runs?job_id=${theirJob}`, strangerOpts);
+    expect(other.json.runs[0].userDeleted).toBe(false);
+    expect((await call("PATCH", "/runs", opts)).status).toBe(400);
+  });
+
+  it("retries: POST /runs/retry queues the caller's ERROR runs again, form-encoded as the client sends", async () => {
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
+    const runs = await call("POST", "/runs", {
+      ...opts,
+      body: { runRequests: [runRequest(jobId), runRequest(jobId), runRequest(jobId)] },
+    });
+    const [failed, running, failedToo] = runs.json.runResponses.map(
+      (r: { runId: number }) => r.runId,
+    );
+    const report = (runId: number, body: unknown) =>
+      call("PATCH", `/api/v1/runs/${runId}`, { token, body });
+    await report(failed, { status: "ERROR", podPhase: "Failed", containerStatus: "OOMKilled" });
+    await report(running, { status: "RUNNING", podPhase: "Running" });
+    await report(failedToo, { status: "ERROR" });
+
+    // requests' `data={"runRequestIds": [...]}`: form-encoded, under the JSON content type.
+    const res = await call("POST", "/runs/retry", {
+      ...opts,
+      raw: `runRequestIds=${failed}&runRequestIds=${running}`,
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({ status: "Submitted", runRequestIds: [failed] });
+    const after = await call("GET", `/api/v1/runs/${failed}`, { token });
+    expect(after.json).toMatchObject({
+      status: "Submitted",
+      podPhase: null,
+      containerStatus: null,
+    });
+    expect((await call("GET", `/api/v1/runs/${running}`, { token })).json.status).toBe("RUNNING");
+
+    // As JSON too; and not for a job that no longer takes runs.
+    await call("PATCH", `/api/v1/jobs/${jobId}`, { token, body: { status: "cancelled" } });
+    const closed = await call("POST", "/runs/retry", {
+      ...opts,
+      body: { runRequestIds: [failedToo] },
+    });
+    expect(closed.json).toEqual({ status: "Submitted", runRequestIds: [] });
+    const bad = await call("POST", "/runs/retry", { ...opts, raw: "runRequestIds=abc" });
+    expect(bad.status).toBe(400);
+    expect(bad.json.description).toBe(bad.json.error.message);
+  });
 });

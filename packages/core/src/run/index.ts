@@ -351,6 +351,56 @@ export namespace Run {
     throw new ConflictError(`Run ${runId} has no results upload; request one first.`);
   });
 
+  /** Some of the caller's runs, by id (ids that are not the caller's runs are ignored). */
+  export const Refs = lazy(() =>
+    z.strictObject({ userId: Id, runIds: z.array(Id).min(1).max(LIMITS.batch) }),
+  );
+
+  /**
+   * Marks the caller's runs among `runIds` deleted by their user: the runner stops them.
+   * Returns the ids it marked; the others are not the caller's runs.
+   */
+  export const stop = fn(Refs, async ({ userId, runIds }) => {
+    const rows = await useTransaction((tx) =>
+      tx
+        .update(runTable)
+        .set({ userDeleted: true, timeUpdated: sql`now()` })
+        .where(and(eq(runTable.userId, userId), inArray(runTable.id, runIds)))
+        .returning({ id: runTable.id }),
+    );
+    return rows.map((r) => r.id);
+  });
+
+  /**
+   * Queues the caller's failed runs among `runIds` again: an ERROR run of a job that still
+   * takes runs goes back to Submitted, its pod phase and container status cleared, for the
+   * runner to pick up as it does a new one. Returns the ids it queued.
+   */
+  export const retry = fn(Refs, async ({ userId, runIds }) => {
+    const rows = await useTransaction((tx) =>
+      tx
+        .update(runTable)
+        .set({
+          status: "Submitted",
+          podPhase: null,
+          containerStatus: null,
+          timeUpdated: sql`now()`,
+        })
+        .where(
+          and(
+            eq(runTable.userId, userId),
+            inArray(runTable.id, runIds),
+            eq(runTable.status, "ERROR"),
+            eq(runTable.userDeleted, false),
+            sql`exists (select 1 from ${jobTable} where ${qualified(jobTable.id)} = ${qualified(runTable.jobId)}
+                        and ${notInArray(jobTable.status, [...Job.CLOSED])})`,
+          ),
+        )
+        .returning({ id: runTable.id }),
+    );
+    return rows.map((r) => r.id);
+  });
+
   /** Runs of a job whose results are uploaded, with their keys. */
   export const withResults = fn(Job.Ref, (input) => {
     // Read through run_job_results_idx, whose condition these repeat.

@@ -318,6 +318,25 @@ const MATRIX: Cell[] = [
     send: epx("DELETE", (f) => `/jobs/${f.jobId}`),
   },
   {
+    // Another user's run is not stopped: it is listed as NotFound (a 200 either way).
+    route: "PATCH /runs?id= (epx)",
+    expect: epxUser(200, 200),
+    send: async (f, token, p) => {
+      const res = await epx("PATCH", () => `/runs?id=${f.runId}`)(f, token, p);
+      if (res.status === 200) expect(res.json.deletedIds).toHaveLength(p === "owner" ? 1 : 0);
+      return res;
+    },
+  },
+  {
+    route: "POST /runs/retry (epx)",
+    expect: epxUser(200, 200),
+    send: epx(
+      "POST",
+      () => "/runs/retry",
+      (f) => ({ runRequestIds: [f.runId] }),
+    ),
+  },
+  {
     route: "GET /jobs/results?job_id (epx)",
     expect: epxUser(404, 200),
     send: epx("GET", (f) => `/jobs/results?job_id=${f.jobId}`),

@@ -7,12 +7,13 @@ import { NotFoundError } from "@fred/core/error";
 import { Job } from "@fred/core/job";
 import { Run, RunRequest } from "@fred/core/run";
 import { Upload } from "@fred/core/upload";
-import { IdParam, lazy } from "@fred/core/util";
+import { IdParam, invalid, lazy } from "@fred/core/util";
 import * as z from "zod";
 import { epxClientVersion } from "../client";
 import type { AppEnv } from "../env";
 import { jsonList, jsonWithText } from "../json-list";
 import { requireUser } from "../middleware/auth";
+import { bodyText } from "../middleware/body";
 import { createMiddleware } from "../middleware/create";
 import { IdempotencyHeaders, idempotent } from "../middleware/idempotency";
 import { bearerAuth, errors, json, router } from "../router";
@@ -64,6 +65,11 @@ const epxJob = (job: Job.Info) => ({
 /** Midnight UTC of a YYYY-MM-DD day, `days` later. */
 const dayStart = (day: string, days = 0) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000);
+
+/** What the client's `_DeleteOutcome` reads. */
+const RunOutcome = lazy(() =>
+  z.object({ runId: z.number().int(), reason: z.enum(["Success", "NotFound"]) }),
+);
 
 /** A run's status as the epx client's run model has it (see GET /runs). */
 const EpxRunStatus = lazy(() => Run.Status.exclude(["Submitted"]));
@@ -342,6 +348,95 @@ epx.openapi(
     );
   },
 );
+
+/** Run ids in a query string, `id=1&id=2` (one arrives as a string). */
+const RunIdsQuery = lazy(() =>
+  z.preprocess(
+    (v) => (v === undefined || Array.isArray(v) ? v : [v]),
+    z.array(IdParam).min(1).max(Run.LIMITS.batch),
+  ),
+);
+
+epx.openapi(
+  {
+    method: "patch",
+    path: "/runs",
+    tags: ["epx client"],
+    summary: "Stop runs (the client's job.stop()): each is marked deleted by its user",
+    description:
+      "`?id=1&id=2`. The runner stops a run marked `userDeleted`. An id that is not one of " +
+      "your runs is listed in `failedIds` as NotFound; nothing else changes.",
+    security: bearerAuth,
+    request: () => ({ query: z.object({ id: RunIdsQuery() }) }),
+    responses: () => ({
+      200: json(
+        z.object({
+          description: z.string(),
+          deletedIds: z.array(RunOutcome()),
+          failedIds: z.array(RunOutcome()),
+        }),
+        "Which runs were stopped",
+      ),
+      ...errors(400, 403, 503),
+    }),
+  },
+  async (c) => {
+    const runIds = [...new Set(c.req.valid("query").id)];
+    const stopped = new Set(await Run.stop({ userId: c.get("user").id, runIds }));
+    const outcome = (reason: "Success" | "NotFound") => (runId: number) => ({ runId, reason });
+    return c.json(
+      {
+        description: `Stopped ${stopped.size} of ${runIds.length} runs.`,
+        deletedIds: runIds.filter((id) => stopped.has(id)).map(outcome("Success")),
+        failedIds: runIds.filter((id) => !stopped.has(id)).map(outcome("NotFound")),
+      },
+      200,
+    );
+  },
+);
+
+const RetryBody = lazy(() =>
+  z.strictObject({ runRequestIds: z.array(IdParam).min(1).max(Run.LIMITS.batch) }),
+);
+
+epx.openapi(
+  {
+    method: "post",
+    path: "/runs/retry",
+    tags: ["epx client"],
+    summary: "Queue failed runs again (the retries of the client's execute(time_out=…))",
+    description:
+      'Body `{"runRequestIds": [1, 2]}`, or as the client sends it, form-encoded ' +
+      "(`runRequestIds=1&runRequestIds=2`) under its JSON content type. Your ERROR runs " +
+      "among them, of jobs that still take runs, go back to Submitted; `runRequestIds` lists them.",
+    security: bearerAuth,
+    responses: () => ({
+      200: json(
+        z.object({ status: z.literal("Submitted"), runRequestIds: z.array(z.number().int()) }),
+        "The runs queued again",
+      ),
+      ...errors(400, 403, 413, 503),
+    }),
+  },
+  async (c) => {
+    const text = await bodyText(c);
+    const parsed = RetryBody().safeParse(retryFields(text));
+    if (!parsed.success) throw invalid(parsed.error);
+    const runIds = [...new Set(parsed.data.runRequestIds)];
+    const queued = await Run.retry({ userId: c.get("user").id, runIds });
+    return c.json({ status: "Submitted" as const, runRequestIds: queued }, 200);
+  },
+);
+
+/** The retry body as JSON, or form-encoded (requests' `data=` under a JSON content type). */
+function retryFields(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const form = new URLSearchParams(text);
+    return { runRequestIds: form.getAll("runRequestIds") };
+  }
+}
 
 epx.openapi(
   {
