@@ -1,4 +1,6 @@
 /** The epx client's whole flow, as the client sends it, with real uploads to S3. */
+
+import { sql } from "@fred/core/drizzle";
 import { describe, expect, it } from "vitest";
 import { objectExists } from "../../core/src/upload/s3";
 import { call, epxHeaders, makeUser, runRequest } from "./helpers";
@@ -412,5 +414,70 @@ describe("the epx client flow", () => {
     const bad = await call("POST", "/runs/retry", { ...opts, raw: "runRequestIds=abc" });
     expect(bad.status).toBe(400);
     expect(bad.json.description).toBe(bad.json.error.message);
+  });
+  it("a run upload asked for while its job is deleted is a 404, not the database's refusal", async () => {
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
+    const runId = (
+      await call("POST", "/runs", { ...opts, body: { runRequests: [runRequest(jobId)] } })
+    ).json.runResponses[0].runId;
+    // Holding the job as Job.remove does while it deletes the files, then deleting it.
+    let asked: ReturnType<typeof call> | undefined;
+    await sql().begin(async (tx) => {
+      await tx`select id from job where id = ${jobId} for update`;
+      // A config upload: its insert waits on the job's lock (a results upload also locks
+      // the run, which the cascade then waits for: Postgres breaks that deadlock with a
+      // 503 to one side, see error.ts).
+      asked = call("GET", `/api/v1/runs/${runId}/upload-url?type=config`, { token });
+      await new Promise((done) => setTimeout(done, 200)); // the upload waits on the lock
+      await tx`delete from job where id = ${jobId}`;
+    });
+    const res = await asked!;
+    expect(res.status, res.text).toBe(404);
+    expect(res.json.error.code).toBe("not_found");
+  });
+
+  it("a retry waits for a cancel in flight, and then queues nothing", async () => {
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
+    const runId = (
+      await call("POST", "/runs", { ...opts, body: { runRequests: [runRequest(jobId)] } })
+    ).json.runResponses[0].runId;
+    await call("PATCH", `/api/v1/runs/${runId}`, { token, body: { status: "ERROR" } });
+    let retried: Promise<Awaited<ReturnType<typeof call>>> | undefined;
+    await sql().begin(async (tx) => {
+      await tx`update job set status = 'cancelled' where id = ${jobId}`;
+      retried = call("POST", "/runs/retry", { ...opts, body: { runRequestIds: [runId] } });
+      await new Promise((done) => setTimeout(done, 200)); // the retry waits on the job's lock
+    });
+    expect((await retried!).json).toEqual({ status: "Submitted", runRequestIds: [] });
+    expect((await call("GET", `/api/v1/runs/${runId}`, { token })).json.status).toBe("ERROR");
+  });
+
+  it("job lookups: dates outside 1900–9998 are a 400; /jobs/me's Allow names only its methods", async () => {
+    const { token } = await makeUser();
+    const opts = { token, offline: true, headers: epxHeaders() };
+    for (const q of ["endDate=9999-12-31", "startDate=0000-01-01", "startDate=2025-02-29"]) {
+      const res = await call("GET", `/jobs/me?${q}`, opts);
+      expect(res.status, q).toBe(400);
+      expect(res.json.description, q).toBe(res.json.error.message);
+    }
+    expect((await call("GET", "/jobs/me?endDate=9998-12-31", opts)).status).toBe(200);
+    const wrong = await call("POST", "/jobs/me", opts);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
+    // A long list goes compressed to a client that accepts it, as the run lists do.
+    for (let i = 0; i < 40; i++) {
+      const tags = ["a", "b", "c"].map((t) => `${t}${i}`.padEnd(100, "x"));
+      await call("POST", "/jobs/register", { ...opts, body: { tags } });
+    }
+    const long = await call("GET", "/jobs/me", {
+      ...opts,
+      headers: { ...epxHeaders(), "accept-encoding": "gzip" },
+    });
+    expect(long.status).toBe(200);
+    expect(long.headers.get("content-encoding")).toBe("gzip");
   });
 });

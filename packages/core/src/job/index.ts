@@ -1,6 +1,6 @@
 import { and, arrayContains, eq, getTableColumns, gte, inArray, lt, sql } from "drizzle-orm";
 import * as z from "zod";
-import { fromRow, prepared, useTransaction } from "../drizzle";
+import { createTransaction, fromRow, prepared, useTransaction } from "../drizzle";
 import { keysetWithin, ownRow, qualified } from "../drizzle/types";
 import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { type runStatus, runTable } from "../run/run.sql";
@@ -174,7 +174,8 @@ export namespace Job {
    * storage failure is a 503 that deletes no row, so a retry finishes what was started.
    */
   export const remove = fn(Ref, (input) =>
-    useTransaction(async (tx) => {
+    // A transaction of its own (or the caller's), so that the lock holds until the rows go.
+    createTransaction(async (tx) => {
       const [job] = await tx
         .select({ status: jobTable.status })
         .from(jobTable)

@@ -13,6 +13,7 @@ import {
 import { PgDialect } from "drizzle-orm/pg-core";
 import * as z from "zod";
 import {
+  createTransaction,
   db,
   forEachPage,
   fromRow,
@@ -42,9 +43,9 @@ export namespace Run {
 
   /**
    * A batch as large as the epx client's jobs get (it sends all of a job's runs in one
-   * request): 5,000 runs, within a 3 MiB body. Lambda caps an event and its answer at
-   * 6 MB each; a batch's answer echoes each request with ~300 bytes more, and its event
-   * carries the body base64 (4/3), so both fit (packages/functions/test/lambda.test.ts).
+   * request): 5,000 runs, within the body limit (MAX_BODY_BYTES, 2 MiB). Lambda caps an
+   * event and its answer at 6 MB each; both fit, whatever the text
+   * (packages/functions/test/lambda.test.ts).
    */
   export const LIMITS = { batch: 5000, pageSize: 1000 } as const;
 
@@ -376,9 +377,30 @@ export namespace Run {
    * takes runs goes back to Submitted, its pod phase and container status cleared, for the
    * runner to pick up as it does a new one. Returns the ids it queued.
    */
-  export const retry = fn(Refs, async ({ userId, runIds }) => {
-    const rows = await useTransaction((tx) =>
-      tx
+  export const retry = fn(Refs, ({ userId, runIds }) =>
+    createTransaction(async (tx) => {
+      // Their jobs locked as Run.submit locks them, in id order: a cancel in flight is
+      // waited for, and a job it closed then takes no run back.
+      const open = await tx
+        .select({ id: jobTable.id })
+        .from(jobTable)
+        .where(
+          and(
+            eq(jobTable.userId, userId),
+            inArray(
+              jobTable.id,
+              tx
+                .selectDistinct({ jobId: runTable.jobId })
+                .from(runTable)
+                .where(and(eq(runTable.userId, userId), inArray(runTable.id, runIds))),
+            ),
+            notInArray(jobTable.status, [...Job.CLOSED]),
+          ),
+        )
+        .orderBy(jobTable.id)
+        .for("no key update");
+      if (!open.length) return [];
+      const rows = await tx
         .update(runTable)
         .set({
           status: "Submitted",
@@ -390,16 +412,18 @@ export namespace Run {
           and(
             eq(runTable.userId, userId),
             inArray(runTable.id, runIds),
+            inArray(
+              runTable.jobId,
+              open.map((j) => j.id),
+            ),
             eq(runTable.status, "ERROR"),
             eq(runTable.userDeleted, false),
-            sql`exists (select 1 from ${jobTable} where ${qualified(jobTable.id)} = ${qualified(runTable.jobId)}
-                        and ${notInArray(jobTable.status, [...Job.CLOSED])})`,
           ),
         )
-        .returning({ id: runTable.id }),
-    );
-    return rows.map((r) => r.id);
-  });
+        .returning({ id: runTable.id });
+      return rows.map((r) => r.id);
+    }),
+  );
 
   /** Runs of a job whose results are uploaded, with their keys. */
   export const withResults = fn(Job.Ref, (input) => {

@@ -1,6 +1,6 @@
 import { eq, notInArray, sql } from "drizzle-orm";
 import * as z from "zod";
-import { prepared, statement, useTransaction } from "../drizzle";
+import { pgCode, prepared, statement, useTransaction } from "../drizzle";
 import { ownRow } from "../drizzle/types";
 import { ConflictError, InvalidError, NotFoundError } from "../error";
 import { Job } from "../job";
@@ -158,6 +158,7 @@ export namespace Upload {
       if (!issued.length) throw closed(await Job.get({ userId: input.userId, jobId: job.id }));
       return presigned;
     }
+    // A run's upload references its run and job: deleted meanwhile (Job.remove), it is gone.
     await useTransaction(async (on) => {
       const insert = on.insert(uploadTable).values({
         jobId: job.id,
@@ -176,6 +177,9 @@ export namespace Upload {
       } else {
         await insert;
       }
+    }).catch((error: unknown) => {
+      if (pgCode(error) === "23503") throw new NotFoundError("Job", job.id);
+      throw error;
     });
     return presigned;
   }

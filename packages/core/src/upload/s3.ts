@@ -218,27 +218,41 @@ export async function objectExists(key: string): Promise<boolean> {
 }
 
 /**
- * Deletes these objects, 1,000 per request (S3's most). Deleting a missing key is no
- * error, so a retry after a partial failure finishes the job. Any key S3 could not delete
- * makes it a 503.
+ * Deletes these objects, 1,000 per request (S3's most), four requests at a time. Deleting a
+ * missing key is no error, so a retry after a partial failure finishes the job. S3 busy or
+ * unreachable is a 503 (retry); anything else it refuses (access denied: a deployment
+ * fault) is thrown as it is, a logged 500.
  */
 export async function deleteObjects(keys: string[]): Promise<void> {
   if (!keys.length) return;
   const { client, s3 } = await load();
-  for (let i = 0; i < keys.length; i += 1000) {
-    const Objects = keys.slice(i, i + 1000).map((Key) => ({ Key }));
-    let failed: number;
+  const batches: string[][] = [];
+  for (let i = 0; i < keys.length; i += 1000) batches.push(keys.slice(i, i + 1000));
+  const deleteBatch = async (batch: string[]) => {
+    const Objects = batch.map((Key) => ({ Key }));
+    let out: import("@aws-sdk/client-s3").DeleteObjectsCommandOutput;
     try {
-      const out = await client.send(
+      out = await client.send(
         new s3.DeleteObjectsCommand({ Bucket: Config.bucket(), Delete: { Objects, Quiet: true } }),
       );
-      failed = out.Errors?.length ?? 0;
-    } catch {
-      failed = Objects.length;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
+      if (status === undefined || status >= 500 || status === 429) throw unavailable();
+      throw error;
     }
-    if (failed) throw new UnavailableError("Storage is unavailable; retry shortly.");
+    const failed = out.Errors?.[0];
+    if (failed && RETRYABLE.has(failed.Code ?? "")) throw unavailable();
+    if (failed)
+      throw new Error(`S3 did not delete ${failed.Key}: ${failed.Code} ${failed.Message}`);
+  };
+  for (let i = 0; i < batches.length; i += 4) {
+    await Promise.all(batches.slice(i, i + 4).map(deleteBatch));
   }
 }
+
+const RETRYABLE = new Set(["InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout"]);
+const unavailable = () => new UnavailableError("Storage is unavailable; retry shortly.");
 
 /** Forget the client (tests that change S3_ENDPOINT between files). */
 export function resetS3() {

@@ -70,7 +70,8 @@ function allowedMethods(routes: { method: string; path: string }[]) {
     .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
     .map((r) => ({
       method: r.method,
-      pattern: new RegExp(`^${r.path.replace(/:[^/]+/g, "[^/]+")}/?$`),
+      // Path parameters are ids, decimal digits: /jobs/me is not a /jobs/{job_id}.
+      pattern: new RegExp(`^${r.path.replace(/:[^/]+/g, "[0-9]+")}/?$`),
     }));
   return (path: string) => {
     const methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));

@@ -5,7 +5,7 @@
  * models). Only a bug or an outage is a 5xx.
  */
 
-import { isUnavailable } from "@fred/core/drizzle";
+import { isUnavailable, pgCode } from "@fred/core/drizzle";
 import { AppError, type ErrorCode, UnavailableError } from "@fred/core/error";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -42,6 +42,11 @@ export function errorResponse(
 export function onError(err: Error, c: Context<AppEnv>) {
   let error: unknown = err;
   if (!(error instanceof AppError) && isUnavailable(error)) error = new UnavailableError();
+  // Postgres gave up on this request for another's sake (a deadlock, as between a deletion
+  // and an upload of the same job; or a serialization failure): the retry goes through.
+  if (!(error instanceof AppError) && CONTENTION.has(pgCode(error) ?? "")) {
+    error = new UnavailableError("A concurrent change to the same data got in the way; retry.");
+  }
   if (error instanceof AppError) {
     if (error.code === "unavailable") c.header("Retry-After", "5");
     let status = STATUS[error.code];
@@ -63,6 +68,9 @@ export function onError(err: Error, c: Context<AppEnv>) {
   });
   return errorResponse(c, 500, "internal", "Something went wrong on our side; it has been logged.");
 }
+
+/** deadlock_detected, serialization_failure. */
+const CONTENTION = new Set(["40P01", "40001"]);
 
 const HTTP_CODES: Partial<Record<number, string>> = {
   400: "invalid",

@@ -219,7 +219,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: `Body over ${MAX_BODY_BYTES / 1024 / 1024} MiB.`,
   415: "Body is not application/json.",
   422: "Idempotency-Key reused with a different request.",
-  503: "Database unavailable; retry after `Retry-After` seconds.",
+  503: "Database or storage unavailable; retry after `Retry-After` seconds.",
 };
 
 type ErrorResponse = {

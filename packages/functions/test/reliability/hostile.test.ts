@@ -31,6 +31,8 @@ type Principal = Awaited<ReturnType<typeof makeUser>>;
 let victim: Principal & { jobId: number; runId: number; marker: string };
 let attacker: Principal & { jobId: number; runId: number };
 let sacrifice: Principal;
+/** The attacker's job that a DELETE may take: the one its id would name stays for the rest. */
+let spareJobId: number;
 
 async function setUp(name: string, marker: string) {
   const p = await makeUser(name);
@@ -71,6 +73,7 @@ beforeAll(async () => {
   victim = { ...(await setUp("Victim", marker)), marker };
   attacker = await setUp("Mallory", "mallory");
   sacrifice = await makeUser("Sacrifice");
+  spareJobId = (await call("POST", "/api/v1/jobs", { token: attacker.token, body: {} })).json.id;
 });
 
 afterAll(async () => {
@@ -158,6 +161,8 @@ function validBody(route: string): Record<string, unknown> {
       return { jobId: attacker.jobId, context: "job", type: "config" };
     case "POST /runs":
       return { runRequests: [run] };
+    case "POST /runs/retry":
+      return { runRequestIds: [attacker.runId] };
     case "POST /api/v1/admin/users":
       return { name: "fuzz" };
     case "POST /api/v1/admin/users/{user}/tokens":
@@ -378,6 +383,12 @@ const ROUTES: Route[] = [
   { method: "POST", path: "/runs" },
   { method: "GET", path: "/runs" },
   { method: "GET", path: "/jobs/results" },
+  { method: "DELETE", path: "/api/v1/jobs/{job}" },
+  { method: "DELETE", path: "/jobs/{job}" },
+  { method: "GET", path: "/jobs" },
+  { method: "GET", path: "/jobs/me" },
+  { method: "PATCH", path: "/runs" },
+  { method: "POST", path: "/runs/retry" },
   { method: "POST", path: "/api/v1/admin/users", admin: true },
   { method: "POST", path: "/api/v1/admin/users/{user}/tokens", admin: true },
   { method: "GET", path: "/api/v1/admin/users/{user}/tokens", admin: true },
@@ -440,8 +451,10 @@ function requestFor(route: Route, mode: "envelope" | "body") {
 type Req = ReturnType<typeof requestFor> extends fc.Arbitrary<infer T> ? T : never;
 
 async function send(route: Route, r: Req) {
+  const job =
+    r.method === "DELETE" && r.job === String(attacker.jobId) ? String(spareJobId) : r.job;
   const path = route.path
-    .replace("{job}", r.job)
+    .replace("{job}", job)
     .replace("{run}", r.run)
     .replace("{user}", r.user)
     .replace("{token}", r.token)

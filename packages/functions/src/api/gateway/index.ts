@@ -178,7 +178,10 @@ function invalidRequest(requestId: string | undefined): RestResult {
       "content-type": ["application/json"],
       ...(requestId ? { "x-request-id": [requestId] } : {}),
     },
-    body: JSON.stringify({ error: { code: "invalid", message: "The request is malformed." } }),
+    body: JSON.stringify({
+      error: { code: "invalid", message: "The request is malformed." },
+      description: "The request is malformed.",
+    }),
     isBase64Encoded: false,
   };
 }
