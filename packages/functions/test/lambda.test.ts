@@ -367,6 +367,22 @@ describe("Lambda handler (API Gateway REST proxy)", () => {
     }
   });
 
+  it("counts a list as Lambda returns it: quotes escaped once more are over the limit too", async () => {
+    const { headers, jobId } = await epxJob();
+    // 3,000 runs of ~1.5 KB of JSON, 600 quotes each: ~4.5 MB as JSON (under 5 MiB), about
+    // twice that as the string in Lambda's result, which could not return it.
+    const request = runRequest(jobId, { workingDir: `/${'"'.repeat(600)}` });
+    await sql()`
+      insert into run (job_id, user_id, request)
+      select id, user_id, ${JSON.stringify(request)}::json from job, generate_series(1, 3000)
+      where id = ${jobId}`;
+    const refused = await epxGet("/runs", headers, jobId);
+    expect(refused.statusCode).toBe(406);
+    const gzipped = await epxGet("/runs", headers, jobId, { "accept-encoding": "gzip" });
+    expect(gzipped.statusCode).toBe(200);
+    expect(Buffer.byteLength(JSON.stringify(gzipped))).toBeLessThan(6 * 1024 * 1024);
+  });
+
   it("routes on the proxy path under a custom domain's base path", async () => {
     const res = await handler(restEvent("GET", "/health", { basePath: "/fred" }), {} as never);
     expect(res.statusCode).toBe(200);

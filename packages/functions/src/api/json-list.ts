@@ -23,8 +23,9 @@ export const COMPRESS_FROM = 8 * 1024;
 
 /**
  * Longer lists go compressed or not at all: Lambda returns at most 6 MB, the body escaped
- * inside a JSON document. Refused as it passes this size (a 406 that says to accept gzip),
- * not after the whole list was read and the gateway answered 502.
+ * inside a JSON document (each `"` and `\\` doubles there: counted so, a list of quotes
+ * cannot slip past). Refused as it passes this size (a 406 that says to accept gzip), not
+ * after the whole list was read and the gateway answered 502.
  */
 export const MAX_UNCOMPRESSED = 5 * 1024 * 1024;
 
@@ -57,6 +58,7 @@ export async function jsonList<K extends string, T, V extends object>(
   const encoding = acceptedEncoding(c.req.header("accept-encoding"));
   const plain: string[] = [];
   let plainBytes = 0;
+  let escapedBytes = 0; // the plain body's size as a JSON string in Lambda's result
   let zip: Gzip | Deflate | undefined;
   let zipDone: Promise<void> | undefined;
   const zipped: Buffer[] = [];
@@ -65,9 +67,10 @@ export async function jsonList<K extends string, T, V extends object>(
     if (!zip) {
       plain.push(text);
       plainBytes += Buffer.byteLength(text);
-      if (!encoding && plainBytes > MAX_UNCOMPRESSED) {
+      if (!encoding) escapedBytes += Buffer.byteLength(JSON.stringify(text)) - 2;
+      if (!encoding && escapedBytes > MAX_UNCOMPRESSED) {
         throw new HTTPException(406, {
-          message: `This list is over ${MAX_UNCOMPRESSED / 1024 / 1024} MiB as JSON: send Accept-Encoding: gzip to receive it compressed.`,
+          message: `This list is over ${MAX_UNCOMPRESSED / 1024 / 1024} MiB as Lambda returns it: send Accept-Encoding: gzip to receive it compressed.`,
         });
       }
       if (!encoding || plainBytes < COMPRESS_FROM) return;

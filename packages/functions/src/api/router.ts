@@ -214,7 +214,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: "Missing, unknown, expired or revoked token.",
   403: "Missing, unknown, expired or revoked token (the epx client's routes answer 403, as the epx client expects, where /api/v1 answers 401).",
   404: "Not found, or not yours.",
-  406: "The list is over 5 MiB as JSON: send `Accept-Encoding: gzip` to receive it compressed.",
+  406: "The list is over 5 MiB as Lambda returns it (the JSON escaped once more): send `Accept-Encoding: gzip` to receive it compressed.",
   409: "The resource is in a state that does not allow this.",
   413: `Body over ${MAX_BODY_BYTES / 1024 / 1024} MiB.`,
   415: "Body is not application/json.",
