@@ -5,6 +5,18 @@ import { describe, expect, it } from "vitest";
 import { objectExists } from "../../core/src/upload/s3";
 import { call, epxHeaders, makeUser, runRequest } from "./helpers";
 
+/** A new user, its epx request options, and a job registered with one run, as the client does. */
+async function epxJobWithRun() {
+  const { token } = await makeUser();
+  const opts = { token, offline: true, headers: epxHeaders() };
+  const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json
+    .id as number;
+  const runId = (
+    await call("POST", "/runs", { ...opts, body: { runRequests: [runRequest(jobId)] } })
+  ).json.runResponses[0].runId as number;
+  return { token, opts, jobId, runId };
+}
+
 describe("the epx client flow", () => {
   it("register → upload URLs → PUT the bytes → submit runs → list runs → results URLs", async () => {
     const { user, token } = await makeUser();
@@ -415,13 +427,9 @@ describe("the epx client flow", () => {
     expect(bad.status).toBe(400);
     expect(bad.json.description).toBe(bad.json.error.message);
   });
+
   it("a run upload asked for while its job is deleted is a 404, not the database's refusal", async () => {
-    const { token } = await makeUser();
-    const opts = { token, offline: true, headers: epxHeaders() };
-    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
-    const runId = (
-      await call("POST", "/runs", { ...opts, body: { runRequests: [runRequest(jobId)] } })
-    ).json.runResponses[0].runId;
+    const { token, jobId, runId } = await epxJobWithRun();
     // Holding the job as Job.remove does while it deletes the files, then deleting it.
     let asked: ReturnType<typeof call> | undefined;
     await sql().begin(async (tx) => {
@@ -439,12 +447,7 @@ describe("the epx client flow", () => {
   });
 
   it("a retry waits for a cancel in flight, and then queues nothing", async () => {
-    const { token } = await makeUser();
-    const opts = { token, offline: true, headers: epxHeaders() };
-    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
-    const runId = (
-      await call("POST", "/runs", { ...opts, body: { runRequests: [runRequest(jobId)] } })
-    ).json.runResponses[0].runId;
+    const { token, opts, jobId, runId } = await epxJobWithRun();
     await call("PATCH", `/api/v1/runs/${runId}`, { token, body: { status: "ERROR" } });
     let retried: Promise<Awaited<ReturnType<typeof call>>> | undefined;
     await sql().begin(async (tx) => {
