@@ -201,11 +201,14 @@ describe("gateway responses", () => {
   it("render the app's error shape for every response type", () => {
     // API Gateway substitutes $context.error.messageString with a quoted JSON string.
     for (const { code } of GATEWAY_RESPONSES) {
-      const body = gatewayResponseTemplate(code).replace(
+      const body = gatewayResponseTemplate(code).replaceAll(
         "$context.error.messageString",
         JSON.stringify('Too Many "Requests"'),
       );
-      expect(JSON.parse(body)).toEqual({ error: { code, message: 'Too Many "Requests"' } });
+      expect(JSON.parse(body)).toEqual({
+        error: { code, message: 'Too Many "Requests"' },
+        description: 'Too Many "Requests"',
+      });
     }
     const types = GATEWAY_RESPONSES.map((r) => r.type);
     expect(types).toEqual(

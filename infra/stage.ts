@@ -276,5 +276,8 @@ export const GATEWAY_RESPONSES: readonly { type: string; code: string }[] = [
 ];
 
 export function gatewayResponseTemplate(code: string): string {
-  return `{"error":{"code":"${code}","message":$context.error.messageString}}`;
+  // As the app's errors (packages/functions/src/api/error.ts, errorBody): the message again
+  // as `description`, the field the epx client reads.
+  const message = "$context.error.messageString";
+  return `{"error":{"code":"${code}","message":${message}},"description":${message}}`;
 }

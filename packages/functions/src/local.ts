@@ -4,6 +4,7 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ServerType, serve } from "@hono/node-server";
 import { app } from "./api/app";
+import { errorBody } from "./api/error";
 
 /**
  * As API Gateway gives up on a request at 29 s: a client that stops sending its body (or
@@ -46,7 +47,7 @@ function answerMalformed(error: NodeJS.ErrnoException, socket: Duplex, timeoutMs
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? [408, "timeout", `The request did not arrive whole within ${timeoutMs / 1000} s.`]
         : [400, "invalid", "Malformed HTTP request."];
-  const body = JSON.stringify({ error: { code, message } });
+  const body = JSON.stringify(errorBody(code, message));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       "content-type: application/json\r\n" +

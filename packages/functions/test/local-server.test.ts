@@ -65,6 +65,8 @@ describe("the local server, for requests Node's parser refuses", () => {
     const answer = await exchange(raw);
     expect(answer.status).toBe(status);
     expect(answer.json).toMatchObject({ error: { code, message: expect.any(String) } });
+    const body = answer.json as { error: { message: string }; description: string };
+    expect(body.description).toBe(body.error.message);
     expect(answer.head).toMatch(/\r\nx-request-id: [\w-]{36}\r\n/);
   });
 

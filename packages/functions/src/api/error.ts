@@ -23,6 +23,14 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unavailable: 503,
 };
 
+/** The body of every error: the app's, the Lambda adapter's and the local server's. */
+export function errorBody(code: string, message: string, details?: unknown) {
+  return {
+    error: { code, message, ...(details === undefined ? {} : { details }) },
+    description: message,
+  };
+}
+
 export function errorResponse(
   c: Context,
   status: ContentfulStatusCode,
@@ -30,13 +38,7 @@ export function errorResponse(
   message: string,
   details?: unknown,
 ) {
-  return c.json(
-    {
-      error: { code, message, ...(details === undefined ? {} : { details }) },
-      description: message,
-    },
-    status,
-  );
+  return c.json(errorBody(code, message, details), status);
 }
 
 export function onError(err: Error, c: Context<AppEnv>) {

@@ -15,6 +15,7 @@
  * holds the two to the same answers.
  */
 
+import { errorBody } from "../error";
 import { log } from "../log";
 import { utf8 } from "./body";
 import { EventHeaders } from "./event-headers";
@@ -178,10 +179,7 @@ function invalidRequest(requestId: string | undefined): RestResult {
       "content-type": ["application/json"],
       ...(requestId ? { "x-request-id": [requestId] } : {}),
     },
-    body: JSON.stringify({
-      error: { code: "invalid", message: "The request is malformed." },
-      description: "The request is malformed.",
-    }),
+    body: JSON.stringify(errorBody("invalid", "The request is malformed.")),
     isBase64Encoded: false,
   };
 }
