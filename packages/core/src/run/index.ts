@@ -36,7 +36,7 @@ export { RunRequest } from "./request";
 export namespace Run {
   export const Status = z.enum(runStatus.enumValues);
   export type Status = z.infer<typeof Status>;
-  export const PodPhase = z.enum(podPhases);
+  export const PodPhase = lazy(() => z.enum(podPhases));
   export type Info = typeof runTable.$inferSelect;
   /** A run as submitted, its request the JSON text that was stored (as `Listed`'s). */
   export type Submitted = Omit<Info, "request"> & { request: JsonText<RunRequest> };
@@ -325,7 +325,7 @@ export namespace Run {
   export const UpdateInput = lazy(() =>
     Ref().extend({
       status: Status.optional(),
-      podPhase: PodPhase.nullable().optional(),
+      podPhase: PodPhase().nullable().optional(),
       containerStatus: Text(256).nullable().optional(),
       userDeleted: z.boolean().optional(),
       resultsUploaded: z.literal(true).optional(),

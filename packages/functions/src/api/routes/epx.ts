@@ -34,14 +34,15 @@ const refusedTokenIs403 = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** Tags in a query string, `tags=a&tags=b` (one arrives as a string): the job has them all. */
+/** A repeated query parameter, `k=a&k=b`: Hono hands over one alone as a string. */
+const repeated = <T extends z.ZodType>(list: T) =>
+  z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), list);
+
+/** Tags in a query string: the job has them all. */
 const TagsQuery = lazy(() =>
-  z
-    .preprocess(
-      (v) => (v === undefined || Array.isArray(v) ? v : [v]),
-      z.array(Job.Tag()).max(Job.LIMITS.tags).optional(),
-    )
-    .meta({ description: "Only jobs tagged with every one of these (repeat the parameter)." }),
+  repeated(z.array(Job.Tag()).max(Job.LIMITS.tags).optional()).meta({
+    description: "Only jobs tagged with every one of these (repeat the parameter).",
+  }),
 );
 
 /** A job as the client's `_JobDetails` reads it. */
@@ -312,7 +313,7 @@ epx.openapi(
                 userId: z.number().int(),
                 createdTs: z.iso.datetime(),
                 request: RunRequest(),
-                podPhase: Run.PodPhase.nullable(),
+                podPhase: Run.PodPhase().nullable(),
                 containerStatus: z.string().nullable(),
                 status: EpxRunStatus(),
                 userDeleted: z.boolean(),
@@ -350,13 +351,8 @@ epx.openapi(
   },
 );
 
-/** Run ids in a query string, `id=1&id=2` (one arrives as a string). */
-const RunIdsQuery = lazy(() =>
-  z.preprocess(
-    (v) => (v === undefined || Array.isArray(v) ? v : [v]),
-    z.array(IdParam).min(1).max(Run.LIMITS.batch),
-  ),
-);
+/** Run ids in a query string, `id=1&id=2`. */
+const RunIdsQuery = lazy(() => repeated(z.array(IdParam).min(1).max(Run.LIMITS.batch)));
 
 epx.openapi(
   {

@@ -100,7 +100,7 @@ runs.openapi(
             schema: z
               .strictObject({
                 status: Run.Status.optional(),
-                podPhase: Run.PodPhase.nullable().optional(),
+                podPhase: Run.PodPhase().nullable().optional(),
                 containerStatus: z.string().max(256).nullable().optional(),
                 userDeleted: z.boolean().optional(),
                 resultsUploaded: z
