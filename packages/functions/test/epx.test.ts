@@ -5,16 +5,17 @@ import { describe, expect, it } from "vitest";
 import { objectExists } from "../../core/src/upload/s3";
 import { call, epxHeaders, makeUser, runRequest } from "./helpers";
 
-/** A new user, its epx request options, and a job registered with one run, as the client does. */
-async function epxJobWithRun() {
+/** A new user, its epx request options, and a job registered with `n` runs, as the client does. */
+async function epxJobWithRuns(n = 1) {
   const { token } = await makeUser();
   const opts = { token, offline: true, headers: epxHeaders() };
   const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json
     .id as number;
-  const runId = (
-    await call("POST", "/runs", { ...opts, body: { runRequests: [runRequest(jobId)] } })
-  ).json.runResponses[0].runId as number;
-  return { token, opts, jobId, runId };
+  const runRequests = Array.from({ length: n }, () => runRequest(jobId));
+  const runIds = (
+    await call("POST", "/runs", { ...opts, body: { runRequests } })
+  ).json.runResponses.map((r: { runId: number }) => r.runId) as number[];
+  return { token, opts, jobId, runIds, runId: runIds[0]! };
 }
 
 describe("the epx client flow", () => {
@@ -206,14 +207,8 @@ describe("the epx client flow", () => {
     // list fails the client's whole list_runs().
     const STATUSES = ["QUEUED", "NOT_STARTED", "RUNNING", "ERROR", "DONE"];
     const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown", null];
-    const { token } = await makeUser();
-    const opts = { token, offline: true, headers: epxHeaders() };
-    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
-    const submitted = await call("POST", "/runs", {
-      ...opts,
-      body: { runRequests: [runRequest(jobId), runRequest(jobId), runRequest(jobId)] },
-    });
-    const [a, b] = submitted.json.runResponses.map((r: { runId: number }) => r.runId);
+    const { token, opts, jobId, runIds } = await epxJobWithRuns(3);
+    const [a, b] = runIds as [number, number];
     const report = (runId: number, body: unknown) =>
       call("PATCH", `/api/v1/runs/${runId}`, { token, body });
     expect((await report(a, { status: "RUNNING", podPhase: "Running" })).status).toBe(200);
@@ -233,7 +228,7 @@ describe("the epx client flow", () => {
       expect(PHASES).toContain(run.podPhase);
     }
     // Our own API keeps telling a run never reported on from one the runner queued.
-    const fresh = submitted.json.runResponses[2].runId;
+    const fresh = runIds[2];
     expect((await call("GET", `/api/v1/runs/${fresh}`, { token })).json.status).toBe("Submitted");
   });
 
@@ -385,16 +380,8 @@ describe("the epx client flow", () => {
   });
 
   it("retries: POST /runs/retry queues the caller's ERROR runs again, form-encoded as the client sends", async () => {
-    const { token } = await makeUser();
-    const opts = { token, offline: true, headers: epxHeaders() };
-    const jobId = (await call("POST", "/jobs/register", { ...opts, body: { tags: [] } })).json.id;
-    const runs = await call("POST", "/runs", {
-      ...opts,
-      body: { runRequests: [runRequest(jobId), runRequest(jobId), runRequest(jobId)] },
-    });
-    const [failed, running, failedToo] = runs.json.runResponses.map(
-      (r: { runId: number }) => r.runId,
-    );
+    const { token, opts, jobId, runIds } = await epxJobWithRuns(3);
+    const [failed, running, failedToo] = runIds as [number, number, number];
     const report = (runId: number, body: unknown) =>
       call("PATCH", `/api/v1/runs/${runId}`, { token, body });
     await report(failed, { status: "ERROR", podPhase: "Failed", containerStatus: "OOMKilled" });
@@ -429,7 +416,7 @@ describe("the epx client flow", () => {
   });
 
   it("a run upload asked for while its job is deleted is a 404, not the database's refusal", async () => {
-    const { token, jobId, runId } = await epxJobWithRun();
+    const { token, jobId, runId } = await epxJobWithRuns();
     // Holding the job as Job.remove does while it deletes the files, then deleting it.
     let asked: ReturnType<typeof call> | undefined;
     await sql().begin(async (tx) => {
@@ -447,7 +434,7 @@ describe("the epx client flow", () => {
   });
 
   it("a retry waits for a cancel in flight, and then queues nothing", async () => {
-    const { token, opts, jobId, runId } = await epxJobWithRun();
+    const { token, opts, jobId, runId } = await epxJobWithRuns();
     await call("PATCH", `/api/v1/runs/${runId}`, { token, body: { status: "ERROR" } });
     let retried: Promise<Awaited<ReturnType<typeof call>>> | undefined;
     await sql().begin(async (tx) => {
